@@ -1,0 +1,94 @@
+"""Transforms that turn boxes into dense supervision."""
+from typing import Optional
+
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from ...utils.box_masks import boxes_to_masks, boxes_to_seg_map
+
+
+@TRANSFORMS.register_module()
+class BoxesToSegMap(BaseTransform):
+    """Fill boxes as a label map: the naive "boxes as masks" weak baseline.
+
+    Pixels outside every box get ``background_index``; where boxes overlap the
+    smaller box wins. Run it right after ``LoadBoxAnnotations`` so that MMSeg's
+    geometric transforms treat the result as any ``gt_seg_map``.
+
+    Required Keys:
+
+    - gt_bboxes
+    - gt_bboxes_labels
+    - img (its shape is the map's shape)
+
+    Added Keys:
+
+    - gt_seg_map (np.uint8)
+    - seg_fields (``'gt_seg_map'`` appended)
+
+    Args:
+        background_index (int): Label outside all boxes. Defaults to 0.
+    """
+
+    def __init__(self, background_index: int = 0) -> None:
+        self.background_index = background_index
+
+    def transform(self, results: dict) -> dict:
+        results['gt_seg_map'] = boxes_to_seg_map(
+            results['gt_bboxes'], results['gt_bboxes_labels'],
+            results['img'].shape[:2], self.background_index)
+        if 'gt_seg_map' not in results.setdefault('seg_fields', []):
+            results['seg_fields'].append('gt_seg_map')
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}'
+                f'(background_index={self.background_index})')
+
+
+@TRANSFORMS.register_module()
+class RasterizeBoxMasks(BaseTransform):
+    """Rasterise boxes into ``(num_classes, H, W)`` binary box masks.
+
+    Channel ``c`` is 1 inside any box of class ``c``; the background channel
+    is 1 outside all boxes. Place it *after* the geometric augmentation (the
+    boxes are kept aligned by ``Resize``/``RandomFlip``/``BoxAwareRandomCrop``)
+    so the masks match the final image. The model-side box encoder rasterises
+    from ``gt_instances`` on the padded batch instead; this transform serves
+    pipelines and analysis that want the masks as data.
+
+    Required Keys:
+
+    - gt_bboxes
+    - gt_bboxes_labels
+    - img
+
+    Added Keys:
+
+    - gt_box_masks (np.uint8, ``(num_classes, H, W)``)
+
+    Args:
+        num_classes (int): Number of classes, background included.
+        background_index (int, optional): The background channel. Defaults
+            to 0.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 background_index: Optional[int] = 0) -> None:
+        self.num_classes = num_classes
+        self.background_index = background_index
+
+    def transform(self, results: dict) -> dict:
+        try:
+            results['gt_box_masks'] = boxes_to_masks(
+                results['gt_bboxes'], results['gt_bboxes_labels'],
+                self.num_classes, results['img'].shape[:2],
+                self.background_index)
+        except ValueError as e:
+            raise ValueError(f"{results.get('img_path')}: {e}") from None
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
+                f'background_index={self.background_index})')

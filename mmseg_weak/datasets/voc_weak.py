@@ -1,0 +1,204 @@
+"""PASCAL VOC 2012 (+ SBD aug) where every image carries its own supervision.
+
+The dataset reads the standard ``VOCdevkit/VOC2012`` layout::
+
+    VOC2012
+    ├── JPEGImages/<id>.jpg
+    ├── SegmentationClass/<id>.png        (1,464 train + 1,449 val masks)
+    ├── SegmentationClassAug/<id>.png     (10,582 "trainaug" masks, SBD)
+    ├── Annotations/<id>.xml              (boxes, class names)
+    └── ImageSets/Segmentation/*.txt      (split lists)
+
+One dataset instance has one supervision type; mixed training (e.g. 1,464
+fully labeled + 9,118 box-only images) concatenates two instances with split
+lists written by ``tools/dataset_converters/make_splits.py`` and draws batches
+with mmdet's ``MultiSourceSampler``.
+"""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import mmengine.fileio as fileio
+from mmengine.logging import print_log
+from mmseg.datasets import BaseSegDataset, PascalVOCDataset
+from mmseg.registry import DATASETS
+
+from ..utils.supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
+                                 UNLABELED, check_supervision)
+from .voc_annotation import (AnnotationError, image_labels_from_instances,
+                             parse_voc_xml, read_split)
+
+#: data_info keys that hold a label source, by supervision type
+_MASK_PREFIX = {FULL: 'seg_map_path', PSEUDO_MASK: 'pseudo_path'}
+
+
+@DATASETS.register_module()
+class WeakVOCDataset(BaseSegDataset):
+    """PASCAL VOC 2012 aug with per-image supervision (full mask, boxes,
+    image-level labels, pseudo-mask or nothing).
+
+    Each data info holds ``img_path``, ``supervision`` and, depending on the
+    supervision:
+
+    - ``'full'``: ``seg_map_path`` (the ground-truth mask);
+    - ``'box'``: ``instances`` (``bbox``, ``bbox_label``, ``difficult``) and
+      ``img_labels`` read from ``Annotations/<id>.xml``;
+    - ``'image_label'``: ``img_labels`` (from the XML, or from the mask at
+      ``gt_seg_map_path`` by ``LoadImageLabels(source='gt_mask')``); boxes are
+      *not* exposed;
+    - ``'pseudo_mask'``: ``seg_map_path`` in ``data_prefix['pseudo_path']``;
+    - ``'unlabeled'``: nothing.
+
+    ``gt_seg_map_path`` always points at the ground-truth mask (when a mask
+    folder is configured) for evaluation and pseudo-label analysis; training
+    transforms never load it as a label (``LoadVerifiedAnnotations`` reads
+    ``seg_map_path`` only).
+
+    Args:
+        ann_file (str): Split list (one id per line), relative to
+            ``data_root``.
+        supervision (str): One of ``'full'``, ``'box'``, ``'image_label'``,
+            ``'pseudo_mask'``, ``'unlabeled'``.
+        with_boxes (bool, optional): Also read boxes for other supervisions
+            (e.g. fully labeled images whose boxes feed a box encoder).
+            Defaults to ``supervision == 'box'``. Not allowed with
+            ``'image_label'``/``'unlabeled'`` (that would leak labels).
+        image_label_source (str): ``'xml'`` (default) or ``'gt_mask'``: where
+            ``'image_label'`` samples take their labels from.
+        invalid_sample (str): ``'raise'`` (default) stops at the first bad
+            sample with an error naming the file and the problem; ``'skip'``
+            drops it, logs a warning per file and a summary.
+        ignore_classes (Sequence[str]): XML class names skipped on purpose.
+        data_prefix (dict): Folders: ``img_path``, ``seg_map_path`` (ground
+            truth), ``ann_path`` (XML) and, for pseudo-masks, ``pseudo_path``.
+        **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
+    """
+    METAINFO = PascalVOCDataset.METAINFO
+
+    def __init__(self,
+                 ann_file: str,
+                 supervision: str = FULL,
+                 with_boxes: Optional[bool] = None,
+                 image_label_source: str = 'xml',
+                 invalid_sample: str = 'raise',
+                 ignore_classes: Sequence[str] = (),
+                 data_prefix: Optional[dict] = None,
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 **kwargs) -> None:
+        self.supervision = check_supervision(supervision)
+        if with_boxes is None:
+            with_boxes = supervision == BOX
+        if supervision == BOX and not with_boxes:
+            raise ValueError("supervision='box' needs with_boxes=True")
+        if with_boxes and supervision in (IMAGE_LABEL, UNLABELED):
+            raise ValueError(f'with_boxes=True would expose boxes to '
+                             f'{supervision!r} images')
+        if image_label_source not in ('xml', 'gt_mask'):
+            raise ValueError("image_label_source must be 'xml' or 'gt_mask', "
+                             f'got {image_label_source!r}')
+        if invalid_sample not in ('raise', 'skip'):
+            raise ValueError("invalid_sample must be 'raise' or 'skip', got "
+                             f'{invalid_sample!r}')
+        self.with_boxes = with_boxes
+        self.image_label_source = image_label_source
+        self.invalid_sample = invalid_sample
+        self.ignore_classes = tuple(ignore_classes)
+        if data_prefix is None:
+            data_prefix = dict(
+                img_path='JPEGImages',
+                seg_map_path='SegmentationClassAug',
+                ann_path='Annotations')
+        if supervision == PSEUDO_MASK and not data_prefix.get('pseudo_path'):
+            raise ValueError("supervision='pseudo_mask' needs "
+                             "data_prefix['pseudo_path'] (the pseudo-mask "
+                             'folder)')
+        super().__init__(
+            ann_file=ann_file,
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            data_prefix=data_prefix,
+            **kwargs)
+
+    @property
+    def _reads_xml(self) -> bool:
+        if self.with_boxes:
+            return True
+        return (self.supervision == IMAGE_LABEL
+                and self.image_label_source == 'xml')
+
+    @property
+    def background_index(self) -> Optional[int]:
+        """Index of the ``'background'`` class, ``None`` if there is none."""
+        classes = self.metainfo['classes']
+        return classes.index('background') if 'background' in classes else None
+
+    def _exists(self, path: str) -> bool:
+        return fileio.exists(path, backend_args=self.backend_args)
+
+    def _load_one(self, img_id: str) -> Dict:
+        """Build and validate the data info of one image id."""
+        prefix = self.data_prefix
+        info: Dict = dict(
+            img_path=osp.join(prefix['img_path'], img_id + self.img_suffix),
+            img_id=img_id,
+            supervision=self.supervision,
+            label_map=self.label_map,
+            reduce_zero_label=self.reduce_zero_label,
+            seg_fields=[])
+        if not self._exists(info['img_path']):
+            raise AnnotationError(f"{info['img_path']}: image listed in "
+                                  f'{self.ann_file} not found')
+        if prefix.get('seg_map_path'):
+            info['gt_seg_map_path'] = osp.join(
+                prefix['seg_map_path'], img_id + self.seg_map_suffix)
+        mask_key = _MASK_PREFIX.get(self.supervision)
+        if mask_key is not None:
+            if not prefix.get(mask_key):
+                raise ValueError(f"supervision {self.supervision!r} needs "
+                                 f"data_prefix['{mask_key}']")
+            path = osp.join(prefix[mask_key], img_id + self.seg_map_suffix)
+            if not self._exists(path):
+                raise AnnotationError(
+                    f'{path}: {self.supervision} mask of image {img_id} '
+                    'not found')
+            info['seg_map_path'] = path
+        if self._reads_xml:
+            if not prefix.get('ann_path'):
+                raise ValueError(
+                    "reading boxes/image labels needs data_prefix['ann_path']")
+            xml_path = osp.join(prefix['ann_path'], img_id + '.xml')
+            ann = parse_voc_xml(xml_path, self.metainfo['classes'],
+                                self.ignore_classes)
+            if self.supervision == BOX and not ann['instances']:
+                raise AnnotationError(
+                    f'{xml_path}: box-supervised image {img_id} has no box')
+            info['ann_path'] = xml_path
+            info['ann_shape'] = (ann['height'], ann['width'])
+            info['img_labels'] = image_labels_from_instances(
+                ann['instances'], self.background_index)
+            if self.with_boxes:
+                info['instances'] = ann['instances']
+        return info
+
+    def load_data_list(self) -> List[dict]:
+        """Read the split list and build one validated data info per id."""
+        data_list, skipped = [], []
+        for img_id in read_split(self.ann_file):
+            try:
+                data_list.append(self._load_one(img_id))
+            except AnnotationError as e:
+                if self.invalid_sample == 'raise':
+                    raise
+                skipped.append(img_id)
+                print_log(f'skipping {img_id}: {e}', logger='current',
+                          level=30)
+        if skipped:
+            print_log(
+                f'{type(self).__name__}({self.ann_file}, '
+                f'{self.supervision}): skipped {len(skipped)} invalid '
+                f'sample(s), kept {len(data_list)}',
+                logger='current',
+                level=30)
+        if not data_list:
+            raise AnnotationError(f'{self.ann_file}: no valid sample')
+        return data_list

@@ -1,0 +1,28 @@
+"""Every public component is reachable through MMSeg's registries."""
+import pytest
+
+import mmseg_weak  # noqa: F401
+from mmseg.registry import DATASETS, TRANSFORMS
+
+TRANSFORM_NAMES = [
+    'LoadVerifiedAnnotations', 'LoadBoxAnnotations', 'LoadImageLabels',
+    'BoxesToSegMap', 'RasterizeBoxMasks', 'BoxAwareRandomCrop',
+    'PackWeakSegInputs'
+]
+
+
+@pytest.mark.parametrize('name', TRANSFORM_NAMES)
+def test_transforms_registered(name):
+    cls = TRANSFORMS.get(name)
+    assert cls is not None and cls.__module__.startswith('mmseg_weak.')
+
+
+def test_datasets_registered():
+    assert DATASETS.get('WeakVOCDataset').__module__.startswith('mmseg_weak.')
+
+
+def test_mmdet_components_reachable_by_scope():
+    from mmseg.registry import DATA_SAMPLERS
+    assert DATA_SAMPLERS.get('mmdet.MultiSourceSampler') is not None
+    assert TRANSFORMS.get('mmdet.MultiBranch') is not None
+    assert TRANSFORMS.get('mmdet.LoadEmptyAnnotations') is not None
