@@ -1,0 +1,17 @@
+from .box_masks import batch_boxes_to_masks, boxes_to_masks, boxes_to_seg_map
+from .checkpoint import (checkpoint_safe_globals,
+                         register_checkpoint_safe_globals)
+from .dist_utils import (cleanup_distributed, init_cpu_process_group,
+                         replace_sync_bn, setup_cpu_distributed)
+from .supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
+                          SUPERVISION_TYPES, UNLABELED, check_supervision,
+                          get_supervision, indices_with_supervision)
+
+__all__ = [
+    'batch_boxes_to_masks', 'boxes_to_masks', 'boxes_to_seg_map', 'BOX',
+    'FULL', 'IMAGE_LABEL', 'PSEUDO_MASK', 'SUPERVISION_TYPES', 'UNLABELED',
+    'check_supervision', 'get_supervision', 'indices_with_supervision',
+    'checkpoint_safe_globals', 'register_checkpoint_safe_globals',
+    'cleanup_distributed', 'init_cpu_process_group', 'replace_sync_bn',
+    'setup_cpu_distributed'
+]

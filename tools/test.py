@@ -1,0 +1,152 @@
+"""Test (and evaluate) a segmentor (MMSegmentation 1.x ``tools/test.py`` CLI).
+
+Works on GPU and CPU: the checkpoint is loaded with torch's ``weights_only``
+default thanks to :func:`mmseg_weak.utils.register_checkpoint_safe_globals`,
+and without CUDA distributed runs use ``gloo`` (see
+:mod:`mmseg_weak.utils.dist_utils`).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+from mmseg_weak.utils import (cleanup_distributed,
+                              register_checkpoint_safe_globals,
+                              setup_cpu_distributed)
+
+
+def parse_args() -> argparse.Namespace:
+    """Parse the command line (same options as MMSeg 1.2.2)."""
+    parser = argparse.ArgumentParser(
+        description='MMSeg test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help=('if specified, the evaluation metric results will be dumped '
+              'into the directory as json'))
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='The directory to save output prediction for offline evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images will be saved. '
+        'If specified, it will be automatically saved '
+        'to the work_dir/timestamp/show_dir')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='Test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config,
+                               args: argparse.Namespace) -> Config:
+    """Turn on drawing in the config's visualization hook.
+
+    Args:
+        cfg: The config; modified in place.
+        args: Parsed arguments (``show``, ``wait_time``, ``show_dir``).
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        RuntimeError: When ``default_hooks`` has no ``visualization`` hook.
+    """
+    default_hooks = cfg.get('default_hooks', None) or {}
+    if 'visualization' not in default_hooks:
+        raise RuntimeError(
+            'VisualizationHook must be included in default_hooks. '
+            'refer to usage '
+            '"visualization=dict(type=\'SegVisualizationHook\')"')
+    visualization_hook = default_hooks['visualization']
+    visualization_hook['draw'] = True
+    if args.show:
+        visualization_hook['show'] = True
+        visualization_hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def main() -> None:
+    """Build the config and the Runner, then test."""
+    args = parse_args()
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # work_dir priority: CLI > config file > config file name
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+
+    if args.tta:
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+
+    if args.out is not None:
+        if isinstance(cfg.test_evaluator, (list, tuple)):
+            evaluators = cfg.test_evaluator
+        else:
+            evaluators = [cfg.test_evaluator]
+        for evaluator in evaluators:
+            if isinstance(evaluator, (dict, ConfigDict)):
+                evaluator['output_dir'] = args.out
+                evaluator['keep_results'] = True
+
+    register_checkpoint_safe_globals()
+    cfg = setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if is_main_process():
+        # machine-readable summary next to the logs (read by the demo table)
+        with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
+            json.dump(metrics, f, indent=2)
+
+    # Drop the (DDP-wrapped) model before tearing the process group down.
+    # Reached only on success: destroying the group while a failed peer is
+    # still inside a collective would hang; torchrun cleans up failed runs.
+    del runner
+    cleanup_distributed()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,121 @@
+"""Train a segmentor (MMSegmentation 1.x ``tools/train.py`` CLI) on GPU or CPU.
+
+Differences to MMSeg's launcher: mmengine checkpoints are made loadable with
+torch >= 2.6's ``weights_only`` default (for ``--resume``/``load_from``), and
+without CUDA distributed runs use a ``gloo`` process group, BN instead of
+SyncBN and a CPU model wrapper (see :mod:`mmseg_weak.utils.dist_utils`).
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.device import get_device
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from mmseg.registry import RUNNERS
+from mmseg_weak.utils import (cleanup_distributed,
+                              register_checkpoint_safe_globals,
+                              setup_cpu_distributed)
+
+# devices on which mmengine's AmpOptimWrapper works
+AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
+
+
+def parse_args() -> argparse.Namespace:
+    """Parse the command line (same options as MMSeg 1.2.2)."""
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        default=False,
+        help='resume from the latest checkpoint in the work_dir automatically')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic-mixed-precision training (needs a GPU)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
+    # --local_rank; torchrun only sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> None:
+    """Build the config and the Runner, then train."""
+    args = parse_args()
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    # work_dir priority: CLI > config file > config file name
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    amp_in_cfg = cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper'
+    if (args.amp or amp_in_cfg) and get_device() not in AMP_DEVICES:
+        sys.exit('error: automatic mixed precision (--amp or '
+                 "optim_wrapper.type='AmpOptimWrapper') needs a CUDA/NPU/MLU/"
+                 "MUSA device; mmengine's AmpOptimWrapper does not run on "
+                 f'{get_device()!r}. Train without --amp on this machine.')
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.type
+        if optim_wrapper == 'AmpOptimWrapper':
+            print_log(
+                'AMP training is already enabled in your config.',
+                logger='current',
+                level=logging.WARNING)
+        else:
+            assert optim_wrapper == 'OptimWrapper', (
+                '`--amp` is only supported when the optimizer wrapper type is '
+                f'`OptimWrapper` but got {optim_wrapper}.')
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    cfg.resume = args.resume
+
+    register_checkpoint_safe_globals()
+    cfg = setup_cpu_distributed(cfg, args.launcher)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    runner.train()
+
+    # Drop the (DDP-wrapped) model before tearing the process group down.
+    # Reached only on success: destroying the group while a failed peer is
+    # still inside a collective would hang; torchrun cleans up failed runs.
+    del runner
+    cleanup_distributed()
+
+
+if __name__ == '__main__':
+    main()
