@@ -31,3 +31,47 @@ def voc_root(tmp_path_factory) -> str:
 @pytest.fixture
 def synth_metainfo() -> dict:
     return dict(classes=SYNTH_CLASSES)
+
+
+def _shrink_scales(node, size: int) -> None:
+    """Make every crop / resize scale in a pipeline config tiny."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('crop_size', 'scale') and isinstance(value,
+                                                            (tuple, list)):
+                node[key] = (size, size)
+            else:
+                _shrink_scales(value, size)
+    elif isinstance(node, list):
+        for item in node:
+            _shrink_scales(item, size)
+
+
+def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
+                iters: int = 2, val_images: int = 2):
+    """Load ``config`` and shrink it to a few iterations on tiny crops of the
+    generated dataset at ``voc_root`` (single worker, no pretrained weights,
+    constant lr)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    cfg.work_dir = work_dir
+    for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                   cfg.test_dataloader):
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        ds = loader.dataset
+        for d in (ds.datasets if ds.type == 'ConcatDataset' else [ds]):
+            d.data_root = voc_root
+    cfg.val_dataloader.dataset.indices = val_images
+    cfg.test_dataloader = cfg.val_dataloader
+    _shrink_scales(cfg.train_dataloader, size)
+    _shrink_scales(cfg.val_dataloader, size)
+    if 'size' in cfg.model.get('data_preprocessor', {}):
+        cfg.model.data_preprocessor.size = (size, size)
+    cfg.model.pretrained = None
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.param_scheduler = []
+    return cfg

@@ -36,5 +36,5 @@ for run in "${RUNS[@]}"; do
     printf '%s\t%s\t%s\t%s\n' "$name" "$what" "$config" "$wd/test" >> "$OUT/runs.tsv"
 done
 "$PY" tools/analysis_tools/collect_results.py "$OUT/runs.tsv" --out "$OUT/results.md"
-echo "overlays: $(ls -d "$OUT"/*/test/*/vis_data/vis_image 2>/dev/null | tr '\n' ' ')"
+echo "prediction overlays: $(ls -d "$OUT"/*/test/vis/vis_data/vis_image | tr '\n' ' ')"
 echo "demo finished in $(( $(date +%s) - start )) s"

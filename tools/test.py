@@ -37,9 +37,9 @@ def parse_args() -> argparse.Namespace:
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='directory where painted images will be saved. '
-        'If specified, it will be automatically saved '
-        'to the work_dir/timestamp/show_dir')
+        help='directory where painted images will be saved; a relative '
+        'path is taken inside the work dir (images land in '
+        'SHOW_DIR/vis_data/vis_image)')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -92,7 +92,8 @@ def trigger_visualization_hook(cfg: Config,
         visualization_hook['show'] = True
         visualization_hook['wait_time'] = args.wait_time
     if args.show_dir:
-        cfg.visualizer['save_dir'] = args.show_dir
+        # a relative --show-dir lives in the work dir, not in the cwd
+        cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
     return cfg
 
 
@@ -139,7 +140,7 @@ def main() -> None:
     if is_main_process():
         # machine-readable summary next to the logs (read by the demo table)
         with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
-            json.dump(metrics, f, indent=2)
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
 
     # Drop the (DDP-wrapped) model before tearing the process group down.
     # Reached only on success: destroying the group while a failed peer is
