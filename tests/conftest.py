@@ -50,8 +50,8 @@ def _shrink_scales(node, size: int) -> None:
 def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
                 iters: int = 2, val_images: int = 2):
     """Load ``config`` and shrink it to a few iterations on tiny crops of the
-    generated dataset at ``voc_root`` (single worker, no pretrained weights,
-    constant lr)."""
+    generated dataset at ``voc_root`` (single worker, no pretrained weights
+    nor chained checkpoints, constant lr)."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     cfg.work_dir = work_dir
@@ -69,6 +69,9 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
     if 'size' in cfg.model.get('data_preprocessor', {}):
         cfg.model.data_preprocessor.size = (size, size)
     cfg.model.pretrained = None
+    cfg.load_from = None  # stage-chained configs load their predecessor
+    if 'ancillary' in cfg.model:  # untrained ancillary model (logged)
+        cfg.model.ancillary.checkpoint = None
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters
     cfg.default_hooks.logger.interval = 1

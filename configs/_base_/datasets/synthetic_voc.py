@@ -33,6 +33,37 @@ box_fill_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackWeakSegInputs'),
 ]
+# fully labeled images with their boxes (ancillary / self-correction models)
+train_box_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
+    dict(type='LoadBoxAnnotations'),
+    dict(type='RandomResize', scale=img_scale, ratio_range=(0.75, 1.5),
+         keep_ratio=True),
+    dict(type='BoxAwareRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackWeakSegInputs'),
+]
+# box-only images (boxes, no mask)
+box_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadBoxAnnotations'),
+    dict(type='RandomResize', scale=img_scale, ratio_range=(0.75, 1.5),
+         keep_ratio=True),
+    dict(type='BoxAwareRandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackWeakSegInputs'),
+]
+# evaluation of box-conditioned (ancillary) models: boxes at test time
+test_box_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
+    dict(type='LoadBoxAnnotations'),
+    dict(type='PackWeakSegInputs'),
+]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
@@ -62,7 +93,9 @@ val_dataloader = dict(
         metainfo=metainfo,
         ann_file='ImageSets/Segmentation/val.txt',
         data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='SegmentationClass'),
+            img_path='JPEGImages',
+            seg_map_path='SegmentationClass',
+            ann_path='Annotations'),
         supervision='full',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -59,7 +59,9 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/val.txt',
         data_prefix=dict(
-            img_path='JPEGImages', seg_map_path='SegmentationClass'),
+            img_path='JPEGImages',
+            seg_map_path='SegmentationClass',
+            ann_path='Annotations'),
         supervision='full',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
