@@ -1,1 +1,1 @@
-
+from . import decode_heads, necks, segmentors  # noqa: F401

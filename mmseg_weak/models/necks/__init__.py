@@ -1,0 +1,3 @@
+from .box_encoder import BoxEncoder
+
+__all__ = ['BoxEncoder']
