@@ -10,6 +10,14 @@ SYNTH_CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat',
                  'bottle')
 
 
+@pytest.fixture(autouse=True)
+def _mmseg_default_scope():
+    """Registries resolve in MMSeg's scope in every test, whatever scope an
+    earlier test's Runner left as the current default."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+
+
 @pytest.fixture(scope='session')
 def voc_root(tmp_path_factory) -> str:
     """A 16-image synthetic VOC2012 folder (12 trainaug, 4 of them train; 4
@@ -28,9 +36,26 @@ def voc_root(tmp_path_factory) -> str:
     return root
 
 
+@pytest.fixture(scope='session')
+def cityscapes_root(tmp_path_factory) -> str:
+    """A tiny generated Cityscapes folder (6 train, 2 val images)."""
+    from mmseg_weak.datasets.synthetic_cityscapes import \
+        generate_synthetic_cityscapes
+    out = str(tmp_path_factory.mktemp('synthcityscapes'))
+    generate_synthetic_cityscapes(out, num_train=6, num_val=2, seed=5)
+    return out
+
+
 @pytest.fixture
 def synth_metainfo() -> dict:
     return dict(classes=SYNTH_CLASSES)
+
+
+_TINY_SPLITS = dict(
+    WeakVOCDataset=dict(
+        full='ImageSets/Segmentation/train.txt',
+        box='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt'),
+    WeakCityscapesDataset=dict(full='train.txt', box='train.txt'))
 
 
 def _shrink_scales(node, size: int) -> None:
@@ -48,10 +73,12 @@ def _shrink_scales(node, size: int) -> None:
 
 
 def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
-                iters: int = 2, val_images: int = 2):
+                iters: int = 2, val_images: int = 2,
+                cityscapes_root: str = None):
     """Load ``config`` and shrink it to a few iterations on tiny crops of the
-    generated dataset at ``voc_root`` (single worker, no pretrained weights
-    nor chained checkpoints, constant lr)."""
+    generated dataset at ``voc_root`` (or ``cityscapes_root`` for Cityscapes
+    datasets; single worker, no pretrained weights nor chained checkpoints,
+    constant lr)."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     cfg.work_dir = work_dir
@@ -61,7 +88,14 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
         loader.persistent_workers = False
         ds = loader.dataset
         for d in (ds.datasets if ds.type == 'ConcatDataset' else [ds]):
-            d.data_root = voc_root
+            city = d.type == 'WeakCityscapesDataset'
+            d.data_root = cityscapes_root if city else voc_root
+            if d.get('ann_file') and not osp.exists(
+                    osp.join(d.data_root, d.ann_file)):
+                # real-size split lists (labeled_200.txt, ...) do not exist
+                # for the tiny dataset: same supervision, its own lists
+                d.ann_file = _TINY_SPLITS[d.type][d.get('supervision',
+                                                        'full')]
     cfg.val_dataloader.dataset.indices = val_images
     cfg.test_dataloader = cfg.val_dataloader
     _shrink_scales(cfg.train_dataloader, size)

@@ -120,7 +120,7 @@ class WeakVOCDataset(BaseSegDataset):
             **kwargs)
 
     @property
-    def _reads_xml(self) -> bool:
+    def _reads_annotation(self) -> bool:
         if self.with_boxes:
             return True
         return (self.supervision == IMAGE_LABEL
@@ -162,28 +162,36 @@ class WeakVOCDataset(BaseSegDataset):
                     f'{path}: {self.supervision} mask of image {img_id} '
                     'not found')
             info['seg_map_path'] = path
-        if self._reads_xml:
-            if not prefix.get('ann_path'):
-                raise ValueError(
-                    "reading boxes/image labels needs data_prefix['ann_path']")
-            xml_path = osp.join(prefix['ann_path'], img_id + '.xml')
-            ann = parse_voc_xml(xml_path, self.metainfo['classes'],
-                                self.ignore_classes)
-            if self.supervision == BOX and not ann['instances']:
-                raise AnnotationError(
-                    f'{xml_path}: box-supervised image {img_id} has no box')
-            info['ann_path'] = xml_path
-            info['ann_shape'] = (ann['height'], ann['width'])
-            info['img_labels'] = image_labels_from_instances(
-                ann['instances'], self.background_index)
-            if self.with_boxes:
-                info['instances'] = ann['instances']
+        if self._reads_annotation:
+            self._add_annotation(img_id, info)
         return info
+
+    def _add_annotation(self, img_id: str, info: Dict) -> None:
+        """Add boxes / image labels of ``img_id`` from its VOC XML file."""
+        if not self.data_prefix.get('ann_path'):
+            raise ValueError(
+                "reading boxes/image labels needs data_prefix['ann_path']")
+        xml_path = osp.join(self.data_prefix['ann_path'], img_id + '.xml')
+        ann = parse_voc_xml(xml_path, self.metainfo['classes'],
+                            self.ignore_classes)
+        if self.supervision == BOX and not ann['instances']:
+            raise AnnotationError(
+                f'{xml_path}: box-supervised image {img_id} has no box')
+        info['ann_path'] = xml_path
+        info['ann_shape'] = (ann['height'], ann['width'])
+        info['img_labels'] = image_labels_from_instances(
+            ann['instances'], self.background_index)
+        if self.with_boxes:
+            info['instances'] = ann['instances']
+
+    def split_ids(self) -> List[str]:
+        """Image ids of the split (the lines of ``ann_file``)."""
+        return read_split(self.ann_file)
 
     def load_data_list(self) -> List[dict]:
         """Read the split list and build one validated data info per id."""
         data_list, skipped = [], []
-        for img_id in read_split(self.ann_file):
+        for img_id in self.split_ids():
             try:
                 data_list.append(self._load_one(img_id))
             except AnnotationError as e:

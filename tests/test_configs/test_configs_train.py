@@ -17,8 +17,11 @@ def test_configs_found():
 
 
 @pytest.mark.parametrize('config', CONFIGS)
-def test_config_trains_and_evaluates(config, voc_root, tmp_path):
-    runner = Runner.from_cfg(tiny_config(config, voc_root, str(tmp_path)))
+def test_config_trains_and_evaluates(config, voc_root, cityscapes_root,
+                                     tmp_path):
+    runner = Runner.from_cfg(
+        tiny_config(config, voc_root, str(tmp_path),
+                    cityscapes_root=cityscapes_root))
     runner.train()
     assert osp.exists(osp.join(str(tmp_path), 'iter_2.pth'))
     metrics = runner.val_loop.run()

@@ -59,9 +59,9 @@ box_pipeline = [
 # evaluation of box-conditioned (ancillary) models: boxes at test time
 test_box_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='LoadBoxAnnotations'),  # before Resize, which scales the boxes
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
-    dict(type='LoadBoxAnnotations'),
     dict(type='PackWeakSegInputs'),
 ]
 test_pipeline = [

@@ -32,6 +32,37 @@ box_fill_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackWeakSegInputs'),
 ]
+# fully labeled images with their boxes (ancillary / self-correction models)
+train_box_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
+    dict(type='LoadBoxAnnotations'),
+    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='BoxAwareRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackWeakSegInputs'),
+]
+# box-only images (boxes, no mask)
+box_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadBoxAnnotations'),
+    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='BoxAwareRandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackWeakSegInputs'),
+]
+# evaluation of box-conditioned (ancillary) models: boxes at test time
+test_box_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadBoxAnnotations'),  # before Resize, which scales the boxes
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
+    dict(type='PackWeakSegInputs'),
+]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),

@@ -11,7 +11,17 @@ from mmseg.registry import TRANSFORMS
 from ..voc_annotation import AnnotationError
 
 
-def _img_shape(results: dict):
+def check_boxes_load_first(results: dict, transform: str) -> None:
+    """Boxes loaded after a geometric transform would not be moved by it:
+    refuse instead of producing misaligned boxes."""
+    if any(k in results for k in ('scale_factor', 'flip', '_crop_bbox')):
+        raise AnnotationError(
+            f"{results.get('img_path')}: {transform} must come before the "
+            'geometric transforms (Resize, RandomResize, RandomFlip, crops), '
+            'which move the boxes with the image')
+
+
+def img_shape_before_transforms(results: dict):
     """Shape ``(H, W)`` of the loaded image (before any augmentation)."""
     if 'ori_shape' in results:
         return tuple(results['ori_shape'][:2])
@@ -69,11 +79,11 @@ class LoadVerifiedAnnotations(LoadAnnotations):
                 'to load (LoadVerifiedAnnotations reads seg_map_path only)')
         results = super().transform(results)
         seg = results['gt_seg_map']
-        if 'img' in results and seg.shape[:2] != _img_shape(results):
+        shape = img_shape_before_transforms(results)
+        if 'img' in results and seg.shape[:2] != shape:
             raise AnnotationError(
                 f'{path}: mask size {seg.shape[1]}x{seg.shape[0]} differs '
-                f'from image size {_img_shape(results)[1]}x'
-                f"{_img_shape(results)[0]} ({results['img_path']})")
+                f"from image size {shape[1]}x{shape[0]} ({results['img_path']})")
         if self.num_classes is not None:
             values = np.unique(seg)
             bad = values[(values >= self.num_classes)
@@ -116,6 +126,7 @@ class LoadBoxAnnotations(BaseTransform):
         self.check_size = check_size
 
     def transform(self, results: dict) -> dict:
+        check_boxes_load_first(results, 'LoadBoxAnnotations')
         if 'instances' not in results:
             raise AnnotationError(
                 f"{results.get('img_path')}: no boxes in this sample "
@@ -123,9 +134,10 @@ class LoadBoxAnnotations(BaseTransform):
                 'set with_boxes=True on the dataset)')
         if (self.check_size and 'ann_shape' in results
                 and ('ori_shape' in results or 'img' in results)
-                and tuple(results['ann_shape']) != _img_shape(results)):
+                and tuple(results['ann_shape']) !=
+                img_shape_before_transforms(results)):
             h, w = results['ann_shape']
-            ih, iw = _img_shape(results)
+            ih, iw = img_shape_before_transforms(results)
             raise AnnotationError(
                 f"{results.get('ann_path')}: <size> {w}x{h} differs from "
                 f"the image {results['img_path']} ({iw}x{ih})")
