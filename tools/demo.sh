@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end demo on generated VOC-format data: generate data + splits, train
-# each method with tools/dist_train.sh (NPROC processes, CPU or GPU), evaluate
+# each run with tools/dist_train.sh (NPROC processes, CPU or GPU), evaluate it
 # with tools/test.py (writing a few prediction overlays), print the mIoU table.
 #
-#   PYTHON=.venv/bin/python NPROC=2 bash tools/demo.sh      (or: make demo)
+#   PYTHON=.venv/bin/python NPROC=2 bash tools/demo.sh [SET ...]   (or: make demo)
+#
+# A SET is a run list configs/demo/<SET>.txt (default: baselines).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -12,29 +14,38 @@ NPROC=${NPROC:-2}
 OUT=${DEMO_DIR:-work_dirs/demo}
 DATA=data/synthetic_voc
 VOC=$DATA/VOCdevkit/VOC2012
-# name | what the model is trained with | config
-RUNS=(
-  "full|masks on all 400 trainaug images (upper bound)|configs/baselines/deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py"
-  "boxfill|100 masks + 300 box-only images, boxes filled as masks|configs/baselines/boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py"
-)
+SETS=("$@")
+[ ${#SETS[@]} -gt 0 ] || SETS=(baselines)
 start=$(date +%s)
 if [ ! -f "$VOC/ImageSets/Segmentation/aug.txt" ]; then
     "$PY" tools/dataset_converters/generate_synthetic_voc.py --out-dir "$DATA"
 fi
 "$PY" tools/dataset_converters/make_splits.py "$VOC" \
     --labeled-lists ImageSets/Segmentation/train.txt --sizes 1/8 1/4
+"$PY" tools/dataset_converters/make_splits.py "$VOC" \
+    --pool ImageSets/Segmentation/train.txt --sizes 1/2 \
+    --out-dir ImageSets/Segmentation/splits/train
 mkdir -p "$OUT"
-: > "$OUT/runs.tsv"
-for run in "${RUNS[@]}"; do
-    IFS='|' read -r name what config <<< "$run"
-    wd="$OUT/$name"
-    echo "=== [$name] train: $config"
-    PYTHON="$PY" bash tools/dist_train.sh "$config" "$NPROC" --work-dir "$wd"
-    ckpt=$(cat "$wd/last_checkpoint")
-    echo "=== [$name] test: $ckpt"
-    "$PY" tools/test.py "$config" "$ckpt" --work-dir "$wd/test" --show-dir vis
-    printf '%s\t%s\t%s\t%s\n' "$name" "$what" "$config" "$wd/test" >> "$OUT/runs.tsv"
+for set in "${SETS[@]}"; do
+    list=configs/demo/$set.txt
+    [ -f "$list" ] || { echo "no run list $list" >&2; exit 2; }
+    : > "$OUT/$set.tsv"
+    while IFS='|' read -r name what config extra; do
+        case "$name" in ''|'#'*) continue ;; esac
+        wd="$OUT/$name"
+        extra=${extra//\{work\}/$OUT}
+        echo "=== [$set/$name] train: $config $extra"
+        t0=$(date +%s)
+        # shellcheck disable=SC2086  # extra holds several options
+        PYTHON="$PY" bash tools/dist_train.sh "$config" "$NPROC" --work-dir "$wd" $extra
+        ckpt=$(cat "$wd/last_checkpoint")
+        echo "=== [$set/$name] test: $ckpt"
+        "$PY" tools/test.py "$config" "$ckpt" --work-dir "$wd/test" --show-dir vis
+        echo "=== [$set/$name] done in $(( $(date +%s) - t0 )) s"
+        printf '%s\t%s\t%s\t%s\n' "$name" "$what" "$config" "$wd/test" >> "$OUT/$set.tsv"
+    done < "$list"
+    echo "--- $set"
+    "$PY" tools/analysis_tools/collect_results.py "$OUT/$set.tsv" --out "$OUT/$set.md"
 done
-"$PY" tools/analysis_tools/collect_results.py "$OUT/runs.tsv" --out "$OUT/results.md"
-echo "prediction overlays: $(ls -d "$OUT"/*/test/vis/vis_data/vis_image | tr '\n' ' ')"
+echo "prediction overlays: $OUT/<run>/test/vis/vis_data/vis_image/"
 echo "demo finished in $(( $(date +%s) - start )) s"

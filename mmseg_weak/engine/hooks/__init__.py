@@ -2,3 +2,6 @@ from .self_correction_alpha_hook import (SelfCorrectionAlphaHook,
                                          exponential_alpha)
 
 __all__ = ['SelfCorrectionAlphaHook', 'exponential_alpha']
+from .seg_loss_warmup_hook import SegLossWarmupHook  # noqa: E402
+
+__all__ += ['SegLossWarmupHook']

@@ -9,3 +9,12 @@ __all__ = [
     'NoSelfCorrectionHead', 'SelfCorrectionHead', 'linear_self_correction',
     'soft_cross_entropy'
 ]
+from .cam_head import CAMHead  # noqa: E402
+from .ngwp_head import (NGWPHead, add_background_channel,  # noqa: E402
+                        focal_mask_penalty, ngwp_scores, stack_image_labels)
+from .sg_aspp_head import StochasticGateASPPHead  # noqa: E402
+
+__all__ += [
+    'CAMHead', 'NGWPHead', 'add_background_channel', 'focal_mask_penalty',
+    'ngwp_scores', 'stack_image_labels', 'StochasticGateASPPHead'
+]

@@ -1,0 +1,63 @@
+"""Encoder-decoder that gives its decode head the input images, for heads
+whose loss refines masks on the image (PAMR).
+
+Araslanov & Roth, *Single-Stage Semantic Segmentation from Image Labels*,
+CVPR 2020 (https://arxiv.org/abs/2005.08104).
+"""
+from typing import List, Optional
+
+from torch import Tensor
+
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import SampleList
+from mmseg.utils.misc import add_prefix
+
+__all__ = ['SingleStageWSSS']
+
+
+@MODELS.register_module()
+class SingleStageWSSS(EncoderDecoder):
+    """Single-stage weakly supervised segmentation model.
+
+    MMSeg's :class:`~mmseg.models.segmentors.EncoderDecoder` whose training
+    step passes the batch images, de-normalised to the data preprocessor's
+    input scale (e.g. 0-255 RGB), to the decode head's ``loss`` as
+    ``images=`` when the head declares ``requires_images = True`` (e.g.
+    ``NGWPHead`` for PAMR). Prediction, and therefore ``tools/test.py`` on a
+    checkpoint, is the unchanged ``EncoderDecoder`` path.
+
+    Args:
+        **kwargs: :class:`EncoderDecoder` arguments.
+    """
+
+    def denormalize(self, inputs: Tensor) -> Tensor:
+        """Undo the data preprocessor's ``(x - mean) / std`` (no-op when it
+        does not normalise)."""
+        preprocessor = self.data_preprocessor
+        if getattr(preprocessor, '_enable_normalize', False):
+            return inputs * preprocessor.std + preprocessor.mean
+        return inputs
+
+    def _decode_head_forward_train(self,
+                                   inputs: List[Tensor],
+                                   data_samples: SampleList,
+                                   images: Optional[Tensor] = None) -> dict:
+        if getattr(self.decode_head, 'requires_images', False):
+            loss_decode = self.decode_head.loss(
+                inputs, data_samples, self.train_cfg, images=images)
+        else:
+            loss_decode = self.decode_head.loss(inputs, data_samples,
+                                                self.train_cfg)
+        return add_prefix(loss_decode, 'decode')
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Losses of a batch (decode head with images, auxiliary heads)."""
+        x = self.extract_feat(inputs)
+        losses = dict()
+        losses.update(
+            self._decode_head_forward_train(
+                x, data_samples, images=self.denormalize(inputs).detach()))
+        if self.with_auxiliary_head:
+            losses.update(self._auxiliary_head_forward_train(x, data_samples))
+        return losses

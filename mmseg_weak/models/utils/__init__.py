@@ -1,0 +1,10 @@
+from .pamr import (PixelAdaptiveMaskRefinement, pamr_affinity,
+                   pamr_neighbour_offsets, pamr_refine)
+from .pseudo_gt import pseudo_gt_from_masks
+from .stochastic_gate import GlobalCueInjection, StochasticGate
+
+__all__ = [
+    'PixelAdaptiveMaskRefinement', 'pamr_affinity', 'pamr_neighbour_offsets',
+    'pamr_refine', 'pseudo_gt_from_masks', 'GlobalCueInjection',
+    'StochasticGate'
+]

@@ -1,0 +1,166 @@
+"""Time and peak memory of PAMR (Araslanov & Roth, CVPR 2020,
+https://arxiv.org/abs/2005.08104) per call.
+
+Measures ``mmseg_weak``'s :func:`pamr_refine` (and, with ``--oracle``, the
+literal test oracle ``tests/test_models/test_utils/pamr_oracle.py``, which
+follows the authors' implementation and is as slow) on random images and
+soft masks of the given shapes (image at mask size), on CPU with
+``--threads`` threads and on the GPU when one is available. Every
+measurement runs in a fresh process so that the peak resident memory above
+the inputs is that of the call itself (GPU: ``max_memory_allocated``).
+
+Example::
+
+    python tools/analysis_tools/benchmark_pamr.py --oracle
+"""
+import argparse
+import importlib.util
+import json
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import time
+
+DEFAULT_SHAPES = ('16x21x81x81', '16x21x112x112')
+ORACLE_PATH = osp.join(
+    osp.dirname(osp.abspath(__file__)), '..', '..', 'tests', 'test_models',
+    'test_utils', 'pamr_oracle.py')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--shapes', nargs='+', default=list(DEFAULT_SHAPES),
+                        help='mask shapes BxCxHxW')
+    parser.add_argument('--threads', type=int, default=2,
+                        help='CPU threads (torch.set_num_threads)')
+    parser.add_argument('--iters', type=int, default=10)
+    parser.add_argument('--dilations', type=int, nargs='+',
+                        default=[1, 2, 4, 8, 12, 24])
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='timed calls per measurement (the median is '
+                        'reported; the oracle is called once)')
+    parser.add_argument('--oracle', action='store_true',
+                        help='also measure the literal oracle (slow)')
+    parser.add_argument('--devices', nargs='+', default=None,
+                        help="devices (default: 'cpu' and 'cuda' if "
+                        'available)')
+    parser.add_argument('--worker', nargs=3, metavar=('IMPL', 'SHAPE', 'DEV'),
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _load_oracle():
+    spec = importlib.util.spec_from_file_location('pamr_oracle', ORACLE_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.oracle_pamr
+
+
+def _max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_worker(args) -> dict:
+    """One measurement in this process; prints a JSON line."""
+    import torch
+    impl, shape, device = args.worker
+    torch.set_num_threads(args.threads)
+    batch, classes, height, width = (int(v) for v in shape.split('x'))
+    gen = torch.Generator().manual_seed(0)
+    image = (255 * torch.rand(batch, 3, height, width, generator=gen))
+    mask = torch.softmax(
+        torch.randn(batch, classes, height, width, generator=gen), 1)
+    image, mask = image.to(device), mask.to(device)
+    if impl == 'ours':
+        from mmseg_weak.models.utils.pamr import pamr_refine as fn
+    else:
+        fn = _load_oracle()
+    cuda = device.startswith('cuda')
+
+    def call():
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = fn(image, mask, args.iters, tuple(args.dilations))
+        if cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter() - start, out
+
+    if cuda:
+        call()  # CUDA context / kernels warm-up
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    rss_before = _max_rss_mib()
+    first, out = call()
+    if cuda:
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        peak = _max_rss_mib() - rss_before
+    times = [first]
+    repeats = 1 if impl == 'oracle' else args.repeats
+    for _ in range(repeats - 1):
+        times.append(call()[0])
+    times.sort()
+    result = dict(
+        impl=impl, shape=shape, device=device, seconds=times[len(times) // 2],
+        peak_mib=peak, checksum=float(out.double().sum()))
+    print(json.dumps(result))
+    return result
+
+
+def measure(args, impl, shape, device) -> dict:
+    cmd = [
+        sys.executable,
+        osp.abspath(__file__), '--worker', impl, shape, device, '--threads',
+        str(args.threads), '--iters',
+        str(args.iters), '--repeats',
+        str(args.repeats), '--dilations'
+    ] + [str(d) for d in args.dilations]
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{impl} {shape} {device} failed:\n{proc.stderr}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        run_worker(args)
+        return
+    import torch
+    devices = args.devices or (['cpu'] +
+                               (['cuda'] if torch.cuda.is_available() else []))
+    impls = ['ours'] + (['oracle'] if args.oracle else [])
+    rows = []
+    for device in devices:
+        for shape in args.shapes:
+            results = {impl: measure(args, impl, shape, device)
+                       for impl in impls}
+            rows.append((device, shape, results))
+    threads = f'{args.threads} threads'
+    print(f'\nPAMR, {args.iters} iterations, dilations '
+          f'{"-".join(map(str, args.dilations))}, CPU with {threads}')
+    header = '| device | mask BxCxHxW | ours s | ours peak MiB |'
+    sep = '|---|---|---:|---:|'
+    if args.oracle:
+        header += ' oracle s | oracle peak MiB | speed-up | max sum diff |'
+        sep += '---:|---:|---:|---:|'
+    print(header)
+    print(sep)
+    for device, shape, res in rows:
+        ours = res['ours']
+        line = (f'| {device} | {shape} | {ours["seconds"]:.3f} | '
+                f'{ours["peak_mib"]:.0f} |')
+        if args.oracle:
+            ref = res['oracle']
+            line += (f' {ref["seconds"]:.3f} | {ref["peak_mib"]:.0f} | '
+                     f'{ref["seconds"] / ours["seconds"]:.1f}x | '
+                     f'{abs(ref["checksum"] - ours["checksum"]):.2e} |')
+        print(line)
+
+
+if __name__ == '__main__':
+    main()
