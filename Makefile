@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 NPROC ?= 2
+DEMO_SETS ?= baselines
 export MMCV_WHEEL_DIR
 
 .PHONY: install demo test clean-demo
@@ -17,7 +18,7 @@ $(VENV)/.installed: setup.py tools/install.sh requirements/runtime.txt requireme
 install: $(VENV)/.installed
 
 demo: install
-	PYTHON=$(PY) NPROC=$(NPROC) bash tools/demo.sh
+	PYTHON=$(PY) NPROC=$(NPROC) bash tools/demo.sh $(DEMO_SETS)
 
 test: install
 	$(PY) -m pytest tests
