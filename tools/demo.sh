@@ -5,7 +5,10 @@
 #
 #   PYTHON=.venv/bin/python NPROC=2 bash tools/demo.sh [SET ...]   (or: make demo)
 #
-# A SET is a run list configs/demo/<SET>.txt (default: baselines).
+# A SET is a run list configs/demo/<SET>.txt (default: baselines): lines
+#   name | description | config | train options | test options
+# ({work} = the demo folder; train options "@run" evaluate run's checkpoint
+# instead of training).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -30,17 +33,22 @@ for set in "${SETS[@]}"; do
     list=configs/demo/$set.txt
     [ -f "$list" ] || { echo "no run list $list" >&2; exit 2; }
     : > "$OUT/$set.tsv"
-    while IFS='|' read -r name what config extra; do
+    while IFS='|' read -r name what config extra test_extra; do
         case "$name" in ''|'#'*) continue ;; esac
         wd="$OUT/$name"
         extra=${extra//\{work\}/$OUT}
-        echo "=== [$set/$name] train: $config $extra"
         t0=$(date +%s)
-        # shellcheck disable=SC2086  # extra holds several options
-        PYTHON="$PY" bash tools/dist_train.sh "$config" "$NPROC" --work-dir "$wd" $extra
-        ckpt=$(cat "$wd/last_checkpoint")
-        echo "=== [$set/$name] test: $ckpt"
-        "$PY" tools/test.py "$config" "$ckpt" --work-dir "$wd/test" --show-dir vis
+        if [[ "$extra" == @* ]]; then  # evaluate another run's checkpoint
+            ckpt=$(cat "$OUT/${extra#@}/last_checkpoint")
+        else
+            echo "=== [$set/$name] train: $config $extra"
+            # shellcheck disable=SC2086  # extra holds several options
+            PYTHON="$PY" bash tools/dist_train.sh "$config" "$NPROC" --work-dir "$wd" $extra
+            ckpt=$(cat "$wd/last_checkpoint")
+        fi
+        echo "=== [$set/$name] test: $ckpt $test_extra"
+        # shellcheck disable=SC2086  # test_extra holds several options
+        "$PY" tools/test.py "$config" "$ckpt" --work-dir "$wd/test" --show-dir vis $test_extra
         echo "=== [$set/$name] done in $(( $(date +%s) - t0 )) s"
         printf '%s\t%s\t%s\t%s\n' "$name" "$what" "$config" "$wd/test" >> "$OUT/$set.tsv"
     done < "$list"

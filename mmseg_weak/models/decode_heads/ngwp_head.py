@@ -252,17 +252,14 @@ class NGWPHead(BaseDecodeHead):
         As in the authors' code: the image is resized to the mask size, PAMR
         refines the detached masks there, the result is resized to the image
         size (bilinear, ``align_corners=True``) and turned into a label map.
+        Without a PAMR module (``pamr=None``, the "no PAMR" ablation of
+        Table 1b) the raw masks are used.
 
         Returns:
             tuple[Tensor, Tensor, Tensor]: refined masks ``(B, C+1, H, W)``,
             label map ``(B, H, W)`` and per-image validity ``(B,)``.
         """
-        if self.pamr is None:
-            raise RuntimeError('the segmentation loss needs a PAMR module')
-        small = F.interpolate(
-            images.float(), size=masks.shape[-2:], mode='bilinear',
-            align_corners=True)
-        refined = self.pamr(small, masks.detach())
+        refined = self.refine_masks(masks.detach(), images)
         refined = F.interpolate(
             refined, size=images.shape[-2:], mode='bilinear',
             align_corners=True)
@@ -272,6 +269,17 @@ class NGWPHead(BaseDecodeHead):
             ignore_index=self.ignore_index,
             **self.pseudo_gt_cfg)
         return refined, label, valid
+
+    def refine_masks(self, masks: Tensor, images: Tensor) -> Tensor:
+        """PAMR-refine ``(B, C+1, h, w)`` masks at their own resolution on
+        the images resized (bilinear, ``align_corners=True``) to it; the
+        masks unchanged when the head has no PAMR module."""
+        if self.pamr is None:
+            return masks
+        small = F.interpolate(
+            images.float(), size=masks.shape[-2:], mode='bilinear',
+            align_corners=True)
+        return self.pamr(small, masks)
 
     def loss_by_feat(self,
                      seg_logits: Tensor,
@@ -337,6 +345,37 @@ class NGWPHead(BaseDecodeHead):
         keep = (torch.sigmoid(scores) >= self.cls_score_thr).to(masks.dtype)
         keep = torch.cat([keep.new_ones(keep.shape[0], 1), keep], dim=1)
         return masks * keep[:, :, None, None]
+
+    def predict_with_images(self, inputs: Tuple[Tensor],
+                            batch_img_metas: List[dict], test_cfg: ConfigType,
+                            images: Tensor) -> Tensor:
+        """Test-time masks with optional refinement on the input images.
+
+        ``test_cfg.pamr=True`` refines the (class-filtered) masks with the
+        head's PAMR exactly as for the pseudo labels (at mask resolution),
+        which is how the PAMR masks are compared with the raw ones;
+        ``test_cfg.crf`` (a ``DenseCRF`` config) post-processes the masks at
+        input resolution with a dense CRF.
+
+        Returns:
+            Tensor: ``(B, num_classes, H, W)`` masks at the input shape.
+        """
+        _, masks, scores = self.masks_and_scores(self.forward(inputs))
+        masks = self.remove_unconfident_classes(masks, scores)
+        if test_cfg.get('pamr', False):
+            if self.pamr is None:
+                raise ValueError('test_cfg.pamr=True needs a head with a PAMR '
+                                 'module (pamr=None was configured)')
+            masks = self.refine_masks(masks, images)
+        masks = BaseDecodeHead.predict_by_feat(self, masks, batch_img_metas)
+        crf_cfg = test_cfg.get('crf', None)
+        if crf_cfg:
+            if getattr(self, '_crf', None) is None:
+                # a parameter-free post-processor: kept out of the module
+                # tree (no state_dict entry, not wrapped by DDP)
+                object.__setattr__(self, '_crf', MODELS.build(crf_cfg))
+            masks = self._crf(masks, images.to(masks.dtype))
+        return masks
 
     def predict_by_feat(self, seg_logits: Tensor,
                         batch_img_metas: List[dict]) -> Tensor:

@@ -51,6 +51,8 @@ class StochasticGateASPPHead(NGWPHead):
             plain DeepLabV3+ decoder). Defaults to True.
         mix_rate (float): ``psi`` of the gate. Defaults to 0.3.
         rescale_deep (bool): See :class:`StochasticGate`. Defaults to False.
+        deterministic_gate (bool): Mix with ``r = psi`` at train time too
+            (see :class:`StochasticGate`). Defaults to False.
         adain_norm_cfg (dict, optional): See :class:`GlobalCueInjection`.
         decoder_dropout (float): Dropout between the two decoder convs.
             Defaults to 0.5 (the authors'; ``dropout_ratio`` of the head,
@@ -66,6 +68,7 @@ class StochasticGateASPPHead(NGWPHead):
                  use_sg: bool = True,
                  mix_rate: float = 0.3,
                  rescale_deep: bool = False,
+                 deterministic_gate: bool = False,
                  adain_norm_cfg: Optional[dict] = None,
                  decoder_dropout: float = 0.5,
                  **kwargs) -> None:
@@ -129,7 +132,8 @@ class StochasticGateASPPHead(NGWPHead):
                     conv_cfg=self.conv_cfg,
                     norm_cfg=self.norm_cfg,
                     act_cfg=self.act_cfg)
-            self.gate = StochasticGate(mix_rate, rescale_deep)
+            self.gate = StochasticGate(mix_rate, rescale_deep,
+                                       deterministic_gate)
         self.use_gci = use_gci and use_sg
         self.decoder = nn.Sequential(
             ConvModule(

@@ -25,7 +25,14 @@ class SingleStageWSSS(EncoderDecoder):
     input scale (e.g. 0-255 RGB), to the decode head's ``loss`` as
     ``images=`` when the head declares ``requires_images = True`` (e.g.
     ``NGWPHead`` for PAMR). Prediction, and therefore ``tools/test.py`` on a
-    checkpoint, is the unchanged ``EncoderDecoder`` path.
+    checkpoint, is the ``EncoderDecoder`` path (whole / slide inference,
+    MMSeg's TTA); such heads may refine their test-time masks on the input
+    images, selected by ``test_cfg``:
+
+    - ``pamr=True``: the PAMR-refined masks (what the pseudo labels are made
+      of) instead of the raw masks, e.g.
+      ``tools/test.py cfg ckpt --cfg-options model.test_cfg.pamr=True``;
+    - ``crf=dict(type='DenseCRF', ...)``: dense-CRF post-processing.
 
     Args:
         **kwargs: :class:`EncoderDecoder` arguments.
@@ -38,6 +45,18 @@ class SingleStageWSSS(EncoderDecoder):
         if getattr(preprocessor, '_enable_normalize', False):
             return inputs * preprocessor.std + preprocessor.mean
         return inputs
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Test-time masks; heads with ``requires_images`` get the
+        de-normalised images for their optional refinement."""
+        head = self.decode_head
+        if not getattr(head, 'requires_images', False) or not hasattr(
+                head, 'predict_with_images'):
+            return super().encode_decode(inputs, batch_img_metas)
+        x = self.extract_feat(inputs)
+        return head.predict_with_images(x, batch_img_metas, self.test_cfg,
+                                        self.denormalize(inputs))
 
     def _decode_head_forward_train(self,
                                    inputs: List[Tensor],

@@ -36,14 +36,21 @@ class StochasticGate(nn.Module):
             Defaults to 0.3 (the paper's final model).
         rescale_deep (bool): Reproduce the authors' train-time rescaling of
             the deep features (see above). Defaults to False.
+        deterministic (bool): Use the expectation at train time too
+            (``r = psi``; the "deterministic" baseline of Table 1c).
+            Defaults to False.
     """
 
-    def __init__(self, mix_rate: float = 0.3, rescale_deep: bool = False):
+    def __init__(self,
+                 mix_rate: float = 0.3,
+                 rescale_deep: bool = False,
+                 deterministic: bool = False):
         super().__init__()
         if not 0.0 <= mix_rate <= 1.0:
             raise ValueError(f'mix_rate must be in [0, 1], got {mix_rate}')
         self.mix_rate = float(mix_rate)
         self.rescale_deep = rescale_deep
+        self.deterministic = deterministic
 
     def forward(self, deep: Tensor, shallow: Tensor) -> Tensor:
         """Mix ``deep`` and ``shallow`` features of the same shape."""
@@ -52,7 +59,7 @@ class StochasticGate(nn.Module):
                              f'shape, got {tuple(deep.shape)} and '
                              f'{tuple(shallow.shape)}')
         psi = self.mix_rate
-        if not self.training:
+        if not self.training or self.deterministic:
             return (1.0 - psi) * deep + psi * shallow
         if self.rescale_deep:
             deep = (deep - psi * shallow) / max(1e-8, 1.0 - psi)
@@ -60,7 +67,8 @@ class StochasticGate(nn.Module):
         return torch.where(take_shallow, shallow, deep)
 
     def extra_repr(self) -> str:
-        return f'mix_rate={self.mix_rate}, rescale_deep={self.rescale_deep}'
+        return (f'mix_rate={self.mix_rate}, rescale_deep={self.rescale_deep}, '
+                f'deterministic={self.deterministic}')
 
 
 @MODELS.register_module()

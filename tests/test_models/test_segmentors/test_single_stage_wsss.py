@@ -96,3 +96,69 @@ def test_train_step_and_plain_predict():
         results = model.test_step(_batch())
     assert results[0].seg_logits.data.shape == (4, 32, 32)
     assert results[0].pred_sem_seg.data.shape == (1, 32, 32)
+
+
+def _eval_masks(model, **test_cfg):
+    model.test_cfg = ConfigDict(mode='whole', **test_cfg)
+    torch.manual_seed(1)  # the same random images every call
+    with torch.no_grad():
+        return model.test_step(_batch())[0].seg_logits.data
+
+
+def test_test_time_pamr_refines_the_raw_masks():
+    """``test_cfg.pamr=True`` outputs the head's PAMR applied to the raw
+    masks at their resolution on the resized de-normalised image."""
+    torch.manual_seed(0)
+    model = _model().eval()
+    raw = _eval_masks(model)
+    refined = _eval_masks(model, pamr=True)
+    assert refined.shape == raw.shape == (4, 32, 32)
+    assert not torch.allclose(raw, refined)
+    torch.testing.assert_close(refined.sum(0), torch.ones(32, 32))
+    # the same computed by hand
+    torch.manual_seed(1)
+    data = model.data_preprocessor(_batch(), training=False)
+    with torch.no_grad():
+        feats = model.extract_feat(data['inputs'])
+        head = model.decode_head
+        _, masks, _ = head.masks_and_scores(head.forward(feats))
+        images = model.denormalize(data['inputs'])
+        small = torch.nn.functional.interpolate(
+            images, size=masks.shape[-2:], mode='bilinear',
+            align_corners=True)
+        expected = head.pamr(small, masks)
+        expected = torch.nn.functional.interpolate(
+            expected, size=(32, 32), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(refined, expected[0])
+
+
+def test_test_time_crf_post_processing_is_applied(monkeypatch):
+    calls = []
+
+    @MODELS.register_module(name='_RecordingCRF', force=True)
+    class _RecordingCRF(torch.nn.Module):
+
+        def forward(self, probs, images):
+            calls.append((probs.shape, images.shape))
+            return probs.flip(1)
+
+    model = _model().eval()
+    raw = _eval_masks(model)
+    post = _eval_masks(model, crf=dict(type='_RecordingCRF'))
+    assert calls == [((2, 4, 32, 32), (2, 3, 32, 32))]
+    torch.testing.assert_close(post, raw.flip(0))
+    assert not any('crf' in k for k in model.state_dict())
+
+
+def test_without_pamr_pseudo_labels_come_from_raw_masks():
+    """The "no PAMR" ablation (Table 1b) trains; test-time PAMR is then an
+    error."""
+    model = _model()
+    model.decode_head.pamr = None
+    losses = model(**model.data_preprocessor(_batch(), training=True),
+                   mode='loss')
+    assert torch.isfinite(losses['decode.loss_seg'])
+    model.eval()
+    import pytest
+    with pytest.raises(ValueError, match='PAMR'):
+        _eval_masks(model, pamr=True)

@@ -106,3 +106,11 @@ def test_gci_adain_identity_when_cues_are_zero():
     # BN of zeros in eval mode (running stats 0/1, affine 1/0) -> 0
     torch.testing.assert_close(gci(shallow, torch.randn(1, 4, 3, 3)), expected)
     assert MODELS.get('GlobalCueInjection') is GlobalCueInjection
+
+
+def test_deterministic_gate_mixes_at_train_time_too():
+    """Table 1c's deterministic baseline: r = psi at train time."""
+    deep, shallow = _features()
+    gate = StochasticGate(mix_rate=0.5, deterministic=True).train()
+    torch.testing.assert_close(gate(deep, shallow), 0.5 * (deep + shallow))
+    assert 'deterministic=True' in repr(gate)
