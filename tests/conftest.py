@@ -54,6 +54,7 @@ def synth_metainfo() -> dict:
 _TINY_SPLITS = dict(
     WeakVOCDataset=dict(
         full='ImageSets/Segmentation/train.txt',
+        pseudo_mask='ImageSets/Segmentation/aug.txt',
         box='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt'),
     WeakCityscapesDataset=dict(full='train.txt', box='train.txt'))
 
@@ -96,6 +97,11 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
                 # for the tiny dataset: same supervision, its own lists
                 d.ann_file = _TINY_SPLITS[d.type][d.get('supervision',
                                                         'full')]
+            pseudo = d.get('data_prefix', {}).get('pseudo_path')
+            if pseudo and not osp.isdir(osp.join(d.data_root, pseudo)):
+                # pseudo-masks are made by a tool from CAMs: the generated
+                # ground truth stands in for them here
+                d.data_prefix.pseudo_path = 'SegmentationClassAug'
     cfg.val_dataloader.dataset.indices = val_images
     cfg.test_dataloader = cfg.val_dataloader
     _shrink_scales(cfg.train_dataloader, size)
@@ -111,4 +117,8 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = iters
     cfg.param_scheduler = []
+    for hook in cfg.get('custom_hooks', []):
+        if hook.type == 'CyclicPseudoMaskHook':  # a round ends mid-run
+            hook.round_iters = [max(1, iters // 2)]
+            _shrink_scales(hook.predict_pipeline, size)
     return cfg

@@ -8,3 +8,10 @@ __all__ = [
     'AnnotationError', 'WeakCityscapesDataset', 'WeakVOCDataset', 'make_fraction_splits',
     'parse_voc_xml', 'read_split', 'write_splits'
 ]
+from .coco_weak import (COCO2014_NUM_CLASSES,  # noqa: E402
+                        COCO2014_UNUSED_IDS, WeakCOCODataset,
+                        coco2014_classes)
+__all__ += [
+    'COCO2014_NUM_CLASSES', 'COCO2014_UNUSED_IDS', 'WeakCOCODataset',
+    'coco2014_classes'
+]

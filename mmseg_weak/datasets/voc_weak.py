@@ -45,7 +45,9 @@ class WeakVOCDataset(BaseSegDataset):
     - ``'image_label'``: ``img_labels`` (from the XML, or from the mask at
       ``gt_seg_map_path`` by ``LoadImageLabels(source='gt_mask')``); boxes are
       *not* exposed;
-    - ``'pseudo_mask'``: ``seg_map_path`` in ``data_prefix['pseudo_path']``;
+    - ``'pseudo_mask'``: ``seg_map_path`` in ``data_prefix['pseudo_path']``
+      and, when ``ann_path`` is configured, the ``img_labels`` the
+      pseudo-masks were made from (XML);
     - ``'unlabeled'``: nothing.
 
     ``gt_seg_map_path`` always points at the ground-truth mask (when a mask
@@ -123,8 +125,13 @@ class WeakVOCDataset(BaseSegDataset):
     def _reads_annotation(self) -> bool:
         if self.with_boxes:
             return True
-        return (self.supervision == IMAGE_LABEL
-                and self.image_label_source == 'xml')
+        if self.image_label_source != 'xml':
+            return False
+        if self.supervision == PSEUDO_MASK:
+            # the image labels the pseudo-masks were made from, when the
+            # XML folder is configured
+            return bool(self.data_prefix.get('ann_path'))
+        return self.supervision == IMAGE_LABEL
 
     @property
     def background_index(self) -> Optional[int]:

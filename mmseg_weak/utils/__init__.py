@@ -15,3 +15,15 @@ __all__ = [
     'cleanup_distributed', 'init_cpu_process_group', 'replace_sync_bn',
     'setup_cpu_distributed'
 ]
+from .pseudo_masks import (CAMFileError, add_background,  # noqa: E402
+                           argmax_pseudo_mask, coefficient_of_variation,
+                           cov_smooth, exp_background, load_cams,
+                           normalize_cams, ppmg, proportional_pseudo_mask,
+                           pseudo_mask_from_cams, save_cams)
+
+__all__ += [
+    'CAMFileError', 'add_background', 'argmax_pseudo_mask',
+    'coefficient_of_variation', 'cov_smooth', 'exp_background', 'load_cams',
+    'normalize_cams', 'ppmg', 'proportional_pseudo_mask',
+    'pseudo_mask_from_cams', 'save_cams'
+]

@@ -11,3 +11,20 @@ __all__ = [
     'BoxAwareRandomCrop', 'LoadBoxesFromInstanceMap', 'LoadBoxAnnotations',
     'LoadImageLabels', 'LoadVerifiedAnnotations', 'PAMRRefineMasks'
 ]
+from .cam_loading import LoadCAMs  # noqa: E402
+from .cam_to_pseudo_mask import (AddCAMBackground, ArgmaxPseudoMask,  # noqa
+                                 CoVSmoothCAMs, NormalizeCAMs,
+                                 ProportionalPseudoMask)
+
+__all__ += [
+    'LoadCAMs', 'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',
+    'ProportionalPseudoMask', 'ArgmaxPseudoMask'
+]
+from .overlapping_crop_pair import (OverlappingCropPair,  # noqa: E402
+                                    SelectCropView)
+from .random_gaussian_blur import RandomGaussianBlur  # noqa: E402
+from .random_hue import RandomHue  # noqa: E402
+
+__all__ += [
+    'OverlappingCropPair', 'SelectCropView', 'RandomGaussianBlur', 'RandomHue'
+]

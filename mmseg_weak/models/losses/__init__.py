@@ -7,3 +7,13 @@ __all__ = [
     'BalancedCrossEntropyLoss', 'balanced_cross_entropy',
     'MultiLabelSoftMarginLoss', 'multilabel_soft_margin_loss'
 ]
+from .pus_loss import (PUS_MODES, PUSLoss, pus_transform,  # noqa: E402
+                       set_pus_enabled)
+__all__ += ['PUS_MODES', 'PUSLoss', 'pus_transform', 'set_pus_enabled']
+from .directional_contrastive_loss import (  # noqa: E402
+    DirectionalContrastiveLoss, directional_contrastive_loss,
+    pixel_contrastive_nll)
+__all__ += [
+    'DirectionalContrastiveLoss', 'directional_contrastive_loss',
+    'pixel_contrastive_nll'
+]

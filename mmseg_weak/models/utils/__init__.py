@@ -8,3 +8,5 @@ __all__ = [
     'pamr_refine', 'pseudo_gt_from_masks', 'GlobalCueInjection',
     'StochasticGate'
 ]
+from .dense_crf import DenseCRF, dense_crf  # noqa: E402
+__all__ += ['DenseCRF', 'dense_crf']

@@ -1,0 +1,325 @@
+"""CAM -> pseudo-mask steps of *Pseudo-mask Matters* as data transforms.
+
+Li et al., *Pseudo-mask Matters in Weakly-supervised Semantic Segmentation*,
+ICCV 2021, Sec. 3.1-3.3 (https://arxiv.org/abs/2108.12995). One transform
+per step, each a thin wrapper of a function of
+:mod:`mmseg_weak.utils.pseudo_masks` (shared with
+``tools/generate_pseudo_masks.py``). PPMG (Alg. 1) as a pipeline::
+
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadCAMs', cam_dir='work_dirs/cams'),
+    dict(type='NormalizeCAMs'),                        # Eq. 1
+    dict(type='CoVSmoothCAMs', scale=0.3, threshold=0.05),  # Eq. 5-6
+    dict(type='ProportionalPseudoMask', alpha=11),     # Eq. 7-9
+    # ... geometric transforms, PackWeakSegInputs
+
+and the classic baseline (Eq. 1-4)::
+
+    dict(type='NormalizeCAMs'),
+    dict(type='AddCAMBackground', alpha=11),           # Eq. 2-3
+    dict(type='ArgmaxPseudoMask', use_crf=True),       # Eq. 4
+"""
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from ...utils.pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
+                                   add_background, coefficient_of_variation,
+                                   cov_smooth, labels_from_scores,
+                                   normalize_cams, ppmg, run_crf)
+
+__all__ = [
+    'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',
+    'ProportionalPseudoMask', 'ArgmaxPseudoMask'
+]
+
+
+def _get(results: dict, key: str, transform: str) -> np.ndarray:
+    if key not in results:
+        raise KeyError(f"{results.get('img_path')}: {transform} needs "
+                       f'{key!r} (add LoadCAMs and the previous steps)')
+    return results[key]
+
+
+def _rgb_image(results: dict, to_rgb: bool, transform: str) -> np.ndarray:
+    img = np.asarray(_get(results, 'img', transform))
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if to_rgb:
+        img = img[..., ::-1]
+    return np.ascontiguousarray(img)
+
+
+def _set_seg_map(results: dict, key: str, label: np.ndarray) -> None:
+    results[key] = label
+    fields = results.setdefault('seg_fields', [])
+    if key not in fields:
+        fields.append(key)
+
+
+def _crf_cfg(base: dict, crf_cfg: Optional[dict],
+             backend: Optional[str]) -> dict:
+    cfg = dict(base, **(crf_cfg or {}))
+    if backend is not None:
+        cfg['backend'] = backend
+    return cfg
+
+
+@TRANSFORMS.register_module()
+class NormalizeCAMs(BaseTransform):
+    """Min-max normalisation of every CAM (Eq. 1).
+
+    ``(X_c - min X_c) / (max X_c - min X_c + eps)``.
+
+    Required Keys:
+
+    - ``cam_key`` (``(K, H, W)`` float)
+
+    Modified Keys:
+
+    - ``cam_key`` (float32, in ``[0, 1)``)
+
+    Args:
+        cam_key (str): Key of the CAMs. Defaults to ``'cams'``.
+        eps (float): Added to the range. Defaults to 1e-5 (the authors').
+    """
+
+    def __init__(self, cam_key: str = 'cams', eps: float = 1e-5) -> None:
+        self.cam_key = cam_key
+        self.eps = eps
+
+    def transform(self, results: dict) -> dict:
+        results[self.cam_key] = normalize_cams(
+            _get(results, self.cam_key, 'NormalizeCAMs'), self.eps)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(cam_key={self.cam_key!r}, '
+                f'eps={self.eps})')
+
+
+@TRANSFORMS.register_module()
+class AddCAMBackground(BaseTransform):
+    """Exponential background score and its concatenation (Eq. 2-3).
+
+    ``concat((1 - max_c X_c) ** alpha, X)``, or a constant background score
+    (how the authors evaluate raw CAMs).
+
+    Required Keys:
+
+    - ``cam_key`` (``(K, H, W)`` normalised CAMs)
+
+    Added Keys:
+
+    - ``out_key`` (np.float32, ``(K + 1, H, W)``, background first)
+
+    Args:
+        alpha (float): Background power. Defaults to 11.
+        background_score (float, optional): Constant background instead of
+            Eq. 2. Defaults to None.
+        cam_key (str): Input key. Defaults to ``'cams'`` (``'cams_smoothed'``
+            gives the "CRF & CVS" setting of Table 2).
+        out_key (str): Output key. Defaults to ``'cam_scores'``.
+    """
+
+    def __init__(self,
+                 alpha: float = 11.0,
+                 background_score: Optional[float] = None,
+                 cam_key: str = 'cams',
+                 out_key: str = 'cam_scores') -> None:
+        self.alpha = alpha
+        self.background_score = background_score
+        self.cam_key = cam_key
+        self.out_key = out_key
+
+    def transform(self, results: dict) -> dict:
+        results[self.out_key] = add_background(
+            _get(results, self.cam_key, 'AddCAMBackground'), self.alpha,
+            self.background_score)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(alpha={self.alpha}, '
+                f'background_score={self.background_score}, '
+                f'cam_key={self.cam_key!r}, out_key={self.out_key!r})')
+
+
+@TRANSFORMS.register_module()
+class CoVSmoothCAMs(BaseTransform):
+    """Coefficient of Variation Smoothing (Eq. 5-6).
+
+    ``cv_c = std / mean`` of the pixels ``> t`` of the normalised map; the
+    smoothed map is ``X_c ** (1 - s * cv_c)`` with values ``< t`` set to 0.
+
+    Required Keys:
+
+    - ``cam_key`` (``(K, H, W)`` normalised CAMs)
+
+    Added Keys:
+
+    - ``out_key`` (np.float32, ``(K, H, W)``)
+    - cam_cov (np.float32, ``(K,)``, unscaled coefficients of variation)
+
+    Args:
+        scale (float): ``s``. Defaults to 0.3.
+        threshold (float): ``t``. Defaults to 0.05.
+        cam_key (str): Input key. Defaults to ``'cams'``.
+        out_key (str): Output key. Defaults to ``'cams_smoothed'`` (PPMG
+            uses both the smoothed and the unsmoothed maps).
+    """
+
+    def __init__(self,
+                 scale: float = 0.3,
+                 threshold: float = 0.05,
+                 cam_key: str = 'cams',
+                 out_key: str = 'cams_smoothed') -> None:
+        self.scale = scale
+        self.threshold = threshold
+        self.cam_key = cam_key
+        self.out_key = out_key
+
+    def transform(self, results: dict) -> dict:
+        cams = _get(results, self.cam_key, 'CoVSmoothCAMs')
+        cov = coefficient_of_variation(cams, self.threshold)
+        results['cam_cov'] = cov
+        results[self.out_key] = cov_smooth(cams, cov, self.scale,
+                                           self.threshold)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(scale={self.scale}, '
+                f'threshold={self.threshold}, cam_key={self.cam_key!r}, '
+                f'out_key={self.out_key!r})')
+
+
+@TRANSFORMS.register_module()
+class ProportionalPseudoMask(BaseTransform):
+    """Proportional Pseudo-mask Generation (Eq. 7-9, Alg. 1 steps 4-6).
+
+    Each class's smoothed map gets its own background ``(1 - X_c) ** alpha``
+    and a two-label dense CRF on the image; its foreground is where the CRF
+    foreground probability is ``> fg_threshold``. A pixel takes, among the
+    classes whose foreground it is in, the one with the largest proportion
+    ``X_c / (1 + sum(X_c * fg_c))`` of the unsmoothed normalised map; the
+    background where it is in none.
+
+    Required Keys:
+
+    - img (``(H, W, 3)``, BGR as loaded by ``LoadImageFromFile`` unless
+      ``to_rgb=False``)
+    - cams (``(K, H, W)`` normalised CAMs)
+    - cam_labels (``(K,)`` class indices)
+    - ``smoothed_key`` (optional; absent: ``cams``, "PPMG without CVS")
+
+    Added Keys:
+
+    - ``seg_map_key`` (np.uint8 ``(H, W)`` class indices) and seg_fields
+
+    Args:
+        alpha (float): Background power. Defaults to 11 (the authors').
+        fg_threshold (float): CRF foreground threshold. Defaults to 0.5.
+        smoothed_key (str): Key of the CVS maps. Defaults to
+            ``'cams_smoothed'``.
+        seg_map_key (str): Output key. Defaults to ``'gt_seg_map'``.
+        crf_cfg (dict, optional): Overrides of :data:`PPMG_CRF_CFG` (dense
+            CRF arguments).
+        crf_backend (str, optional): ``'torch'`` or ``'pydensecrf'``.
+        to_rgb (bool): The image is BGR and is flipped to RGB for the CRF.
+            Defaults to True.
+    """
+
+    def __init__(self,
+                 alpha: float = 11.0,
+                 fg_threshold: float = 0.5,
+                 smoothed_key: str = 'cams_smoothed',
+                 seg_map_key: str = 'gt_seg_map',
+                 crf_cfg: Optional[dict] = None,
+                 crf_backend: Optional[str] = None,
+                 to_rgb: bool = True) -> None:
+        self.alpha = alpha
+        self.fg_threshold = fg_threshold
+        self.smoothed_key = smoothed_key
+        self.seg_map_key = seg_map_key
+        self.crf_cfg = _crf_cfg(PPMG_CRF_CFG, crf_cfg, crf_backend)
+        self.to_rgb = to_rgb
+
+    def transform(self, results: dict) -> dict:
+        name = 'ProportionalPseudoMask'
+        cams = _get(results, 'cams', name)
+        keys = _get(results, 'cam_labels', name)
+        image = _rgb_image(results, self.to_rgb, name)
+        label = ppmg(cams, keys, image, results.get(self.smoothed_key),
+                     self.alpha, self.fg_threshold, self.crf_cfg)
+        _set_seg_map(results, self.seg_map_key, label)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(alpha={self.alpha}, '
+                f'fg_threshold={self.fg_threshold}, '
+                f'smoothed_key={self.smoothed_key!r}, '
+                f'seg_map_key={self.seg_map_key!r}, crf_cfg={self.crf_cfg})')
+
+
+@TRANSFORMS.register_module()
+class ArgmaxPseudoMask(BaseTransform):
+    """The classic pseudo-mask (Eq. 4): ``argmax`` over the background and
+    class scores, after a dense CRF on the image (or without).
+
+    Ties go to the background, then to the lower class index.
+
+    Required Keys:
+
+    - ``score_key`` (``(K + 1, H, W)``, background first; from
+      ``AddCAMBackground``)
+    - cam_labels (``(K,)`` class indices)
+    - img (when ``use_crf``; BGR unless ``to_rgb=False``)
+
+    Added Keys:
+
+    - ``seg_map_key`` (np.uint8 ``(H, W)`` class indices) and seg_fields
+
+    Args:
+        use_crf (bool): Run the dense CRF first. Defaults to True.
+        score_key (str): Key of the scores. Defaults to ``'cam_scores'``.
+        seg_map_key (str): Output key. Defaults to ``'gt_seg_map'``.
+        crf_cfg (dict, optional): Overrides of :data:`BASELINE_CRF_CFG`.
+        crf_backend (str, optional): ``'torch'`` or ``'pydensecrf'``.
+        to_rgb (bool): The image is BGR and is flipped to RGB for the CRF.
+            Defaults to True.
+    """
+
+    def __init__(self,
+                 use_crf: bool = True,
+                 score_key: str = 'cam_scores',
+                 seg_map_key: str = 'gt_seg_map',
+                 crf_cfg: Optional[dict] = None,
+                 crf_backend: Optional[str] = None,
+                 to_rgb: bool = True) -> None:
+        self.use_crf = use_crf
+        self.score_key = score_key
+        self.seg_map_key = seg_map_key
+        self.crf_cfg = _crf_cfg(BASELINE_CRF_CFG, crf_cfg, crf_backend)
+        self.to_rgb = to_rgb
+
+    def transform(self, results: dict) -> dict:
+        name = 'ArgmaxPseudoMask'
+        scores = np.asarray(_get(results, self.score_key, name))
+        keys = _get(results, 'cam_labels', name)
+        if self.use_crf and len(keys):
+            image = _rgb_image(results, self.to_rgb, name)
+            if image.shape[:2] != scores.shape[1:]:
+                raise ValueError(
+                    f"{results.get('img_path')}: image size "
+                    f'{image.shape[1]}x{image.shape[0]} differs from the '
+                    f'score size {scores.shape[2]}x{scores.shape[1]}')
+            scores = run_crf(scores, image, **self.crf_cfg)
+        _set_seg_map(results, self.seg_map_key,
+                     labels_from_scores(scores, keys))
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(use_crf={self.use_crf}, '
+                f'score_key={self.score_key!r}, '
+                f'seg_map_key={self.seg_map_key!r}, crf_cfg={self.crf_cfg})')

@@ -1,0 +1,333 @@
+"""Turn offline CAMs into pseudo-masks (PPMG of *Pseudo-mask Matters*, or the
+classic argmax baselines) and optionally score them against ground truth.
+
+Li et al., *Pseudo-mask Matters in Weakly-supervised Semantic Segmentation*,
+ICCV 2021, Sec. 3.1-3.3, Alg. 1 (https://arxiv.org/abs/2108.12995).
+
+Inputs (no config needed):
+
+- ``--img-dir``: ``<img_id><img-suffix>`` RGB images (VOC ``JPEGImages``);
+- ``--cam-dir``: ``<img_id>.npz`` CAM files, each with ``keys`` = ``(K,)``
+  dataset class indices of the image's labelled classes (VOC 1-20, never the
+  background 0) and ``cam`` = ``(K, H, W)`` float maps at image size (raw or
+  normalised: Eq. 1 is applied here). ``tools/generate_cams.py`` writes them;
+  SEAM / PMM ``.npy`` dicts (0-based keys) are read with
+  ``--cam-suffix .npy --allow-pickle``;
+- ``--ids``: split list (one id per line; default: every CAM file).
+
+Outputs: ``<out-dir>/<img_id>.png``, palette PNGs (VOC palette, like
+``SegmentationClassAug``) holding class indices. Finished images are skipped
+(rerun after an interruption to resume; each PNG is written to a temporary
+file and renamed, so no half-written PNG exists). With ``--gt-dir``, the
+per-class IoU and mIoU of the pseudo-masks vs the ground truth (255 ignored)
+are printed and written to ``--report`` (JSON).
+
+Example (PPMG, alpha 11, s 0.3, t 0.05, 8 processes)::
+
+    python tools/generate_pseudo_masks.py \\
+        --img-dir data/VOCdevkit/VOC2012/JPEGImages \\
+        --cam-dir work_dirs/cams --out-dir work_dirs/ppmg \\
+        --ids data/VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt \\
+        --gt-dir data/VOCdevkit/VOC2012/SegmentationClass --nproc 8
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+from typing import Dict, List, Optional, Sequence
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.utils import track_parallel_progress, track_progress
+from mmseg.datasets import PascalVOCDataset
+from mmseg.evaluation.metrics import IoUMetric
+from PIL import Image
+
+from mmseg_weak.datasets.synthetic_voc import VOC_PALETTE
+from mmseg_weak.datasets.voc_annotation import (AnnotationError,
+                                                image_labels_from_instances,
+                                                parse_voc_xml, read_split)
+from mmseg_weak.utils.pseudo_masks import (CAM_FILE_SUFFIX, CAMFileError,
+                                           load_cams, pseudo_mask_from_cams)
+
+VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
+_FLAT_PALETTE = [v for rgb in VOC_PALETTE for v in rgb]
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--img-dir', required=True, help='image folder')
+    parser.add_argument('--cam-dir', required=True, help='CAM folder')
+    parser.add_argument('--out-dir', required=True, help='pseudo-mask folder')
+    parser.add_argument('--ids', help='split list (default: all CAM files)')
+    parser.add_argument(
+        '--method', default='ppmg', choices=['ppmg', 'argmax-crf', 'argmax'],
+        help='ppmg: Alg. 1; argmax-crf: Eq. 1-4; argmax: no CRF')
+    parser.add_argument('--alpha', type=float, default=11.0,
+                        help='background power of Eq. 2')
+    parser.add_argument(
+        '--cov-scale', type=float, default=None,
+        help='s of Eq. 6 (default 0.3 for ppmg, 0 = no CVS for the argmax '
+        'methods)')
+    parser.add_argument('--threshold', type=float, default=0.05,
+                        help='t of Eq. 5-6')
+    parser.add_argument('--fg-threshold', type=float, default=0.5,
+                        help='CRF foreground threshold of PPMG (Eq. 7)')
+    parser.add_argument(
+        '--background-score', type=float, default=None,
+        help='constant background score for the argmax methods instead of '
+        'Eq. 2 (e.g. 0.1 to evaluate raw CAMs)')
+    parser.add_argument('--no-normalize', action='store_true',
+                        help='skip Eq. 1 (CAMs already normalised)')
+    parser.add_argument('--crf-backend', default='torch',
+                        choices=['torch', 'pydensecrf'])
+    parser.add_argument('--crf-iters', type=int, default=10)
+    parser.add_argument(
+        '--crf-gaussian-compat', type=float, default=None,
+        help='default 10 for ppmg (PMM), 3 for argmax-crf (SEAM)')
+    parser.add_argument('--img-suffix', default='.jpg')
+    parser.add_argument('--cam-suffix', default=CAM_FILE_SUFFIX)
+    parser.add_argument('--allow-pickle', action='store_true',
+                        help='read pickled SEAM/PMM .npy dicts (trusted '
+                        'files only)')
+    parser.add_argument(
+        '--ann-dir', help='VOC Annotations folder: check that every CAM '
+        "file's classes are the image's XML labels")
+    parser.add_argument('--classes', nargs='+', default=list(VOC_CLASSES),
+                        help='class names, background first (default: VOC)')
+    parser.add_argument('--gt-dir', help='ground-truth masks for the report')
+    parser.add_argument('--gt-suffix', default='.png')
+    parser.add_argument('--report', help='JSON report path (default: '
+                        '<out-dir>/pseudo_mask_miou.json)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='redo finished images')
+    parser.add_argument('--nproc', type=int, default=1,
+                        help='worker processes (parallel over images)')
+    parser.add_argument(
+        '--threads', type=int, default=1,
+        help='torch threads per process for the torch CRF (default 1: the '
+        'small per-image filtering does not gain from more)')
+    return parser.parse_args(argv)
+
+
+def read_ids(args: argparse.Namespace) -> List[str]:
+    """Image ids of the split list, or of every CAM file."""
+    if args.ids:
+        ids = read_split(args.ids)
+    else:
+        if not osp.isdir(args.cam_dir):
+            raise FileNotFoundError(f'{args.cam_dir}: CAM folder not found')
+        ids = sorted(name[:-len(args.cam_suffix)]
+                     for name in os.listdir(args.cam_dir)
+                     if name.endswith(args.cam_suffix))
+    if not ids:
+        raise ValueError(f'no image id in {args.ids or args.cam_dir}')
+    return ids
+
+
+def write_png_atomic(path: str, label: np.ndarray) -> None:
+    """Write a palette PNG via a temporary file and ``os.replace``."""
+    png = Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8),
+                          mode='L')
+    png.putpalette(_FLAT_PALETTE)
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp.png')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            png.save(f, format='PNG')
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_label_png(path: str, what: str) -> np.ndarray:
+    """A label PNG as an ``(H, W)`` uint8 index array."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: {what} not found')
+    label = np.asarray(Image.open(path))
+    if label.ndim != 2:
+        raise ValueError(f'{path}: {what} must be a single-channel (index / '
+                         f'palette) PNG, got shape {label.shape}')
+    return label
+
+
+def _xml_labels(args: argparse.Namespace, img_id: str) -> List[int]:
+    ann = parse_voc_xml(
+        osp.join(args.ann_dir, img_id + '.xml'), args.classes)
+    background = 0 if args.classes[0] == 'background' else None
+    return [
+        c for c in image_labels_from_instances(ann['instances'], background)
+        if c != background
+    ]
+
+
+def process_one(img_id: str, args: argparse.Namespace) -> Optional[Dict]:
+    """Make (or reuse) the pseudo-mask of one image; its IoU areas when
+    ``--gt-dir`` is given."""
+    out_path = osp.join(args.out_dir, img_id + '.png')
+    img_path = osp.join(args.img_dir, img_id + args.img_suffix)
+    if args.overwrite or not osp.isfile(out_path):
+        if not osp.isfile(img_path):
+            raise FileNotFoundError(f'{img_path}: image of {img_id} not found')
+        image = mmcv.imread(img_path, channel_order='rgb')
+        if image is None:
+            raise ValueError(f'{img_path}: unreadable image')
+        labels = _xml_labels(args, img_id) if args.ann_dir else None
+        cams, keys = load_cams(
+            osp.join(args.cam_dir, img_id + args.cam_suffix),
+            allow_pickle=args.allow_pickle,
+            image_shape=image.shape[:2],
+            num_classes=len(args.classes),
+            img_labels=labels)
+        crf_cfg = dict(
+            num_iter=args.crf_iters,
+            gaussian_compat=args.crf_gaussian_compat
+            or (10.0 if args.method == 'ppmg' else 3.0),
+            backend=args.crf_backend)
+        crf_cfg = dict(
+            gaussian_sxy=3.0,
+            bilateral_sxy=80.0,
+            bilateral_srgb=13.0,
+            bilateral_compat=10.0,
+            **crf_cfg)
+        label = pseudo_mask_from_cams(
+            cams,
+            keys,
+            image,
+            method=args.method,
+            alpha=args.alpha,
+            cov_scale=args.cov_scale,
+            threshold=args.threshold,
+            fg_threshold=args.fg_threshold,
+            background_score=args.background_score,
+            normalize=not args.no_normalize,
+            crf_cfg=crf_cfg)
+        write_png_atomic(out_path, label)
+    else:
+        label = read_label_png(out_path, 'pseudo-mask')
+    if not args.gt_dir:
+        return None
+    gt = read_label_png(
+        osp.join(args.gt_dir, img_id + args.gt_suffix), 'ground-truth mask')
+    if gt.shape != label.shape:
+        raise ValueError(
+            f'{args.gt_dir}/{img_id}{args.gt_suffix}: ground truth '
+            f'{gt.shape[1]}x{gt.shape[0]} differs from the pseudo-mask '
+            f'{label.shape[1]}x{label.shape[0]}')
+    areas = IoUMetric.intersect_and_union(
+        torch.from_numpy(label.astype(np.int64)),
+        torch.from_numpy(gt.astype(np.int64)), len(args.classes), 255)
+    return dict(
+        intersect=areas[0].numpy(),
+        union=areas[1].numpy(),
+        pred=areas[2].numpy(),
+        label=areas[3].numpy())
+
+
+class _Worker:
+    """Picklable ``process_one`` bound to the arguments."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    def __call__(self, img_id: str) -> Optional[Dict]:
+        return process_one(img_id, self.args)
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def miou_report(areas: Sequence[Dict], classes: Sequence[str]) -> Dict:
+    """Per-class IoU (%) and mIoU (%, over the classes present in the ground
+    truth or the predictions) from the per-image areas."""
+    total = {
+        k: torch.from_numpy(np.sum([a[k] for a in areas], axis=0))
+        for k in areas[0]
+    }
+    metrics = IoUMetric.total_area_to_metrics(
+        total['intersect'], total['union'], total['pred'], total['label'],
+        ['mIoU'])
+    iou = np.asarray(metrics['IoU'], dtype=np.float64)
+    per_class = {
+        name: (None if np.isnan(v) else round(float(v) * 100, 2))
+        for name, v in zip(classes, iou)
+    }
+    return dict(
+        num_images=len(areas),
+        mIoU=round(float(np.nanmean(iou)) * 100, 2),
+        aAcc=round(float(metrics['aAcc']) * 100, 2),
+        IoU=per_class)
+
+
+def format_report(report: Dict, title: str) -> str:
+    """The report as a text table in the style of Tables 2-3."""
+    width = max(len(name) for name in report['IoU']) + 2
+    lines = [title, f"{'class':<{width}}IoU (%)"]
+    for name, v in report['IoU'].items():
+        lines.append(f"{name:<{width}}{'n/a' if v is None else f'{v:.2f}'}")
+    lines.append(f"{'mIoU':<{width}}{report['mIoU']:.2f}  "
+                 f"({report['num_images']} images)")
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
+    args = parse_args(argv)
+    if len(args.classes) > 256:
+        raise ValueError('at most 256 classes fit in a PNG label map')
+    for name, folder in (('--img-dir', args.img_dir),
+                         ('--cam-dir', args.cam_dir),
+                         ('--gt-dir', args.gt_dir),
+                         ('--ann-dir', args.ann_dir)):
+        if folder and not osp.isdir(folder):
+            raise FileNotFoundError(f'{folder}: {name} folder not found')
+    ids = read_ids(args)
+    os.makedirs(args.out_dir, exist_ok=True)
+    worker = _Worker(args)
+    if args.nproc > 1:
+        areas = track_parallel_progress(
+            worker,
+            ids,
+            args.nproc,
+            initializer=_init_worker,
+            initargs=(args.threads, ),
+            file=sys.stderr)
+    else:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(args.threads)
+        try:
+            areas = track_progress(worker, ids, file=sys.stderr)
+        finally:
+            torch.set_num_threads(threads)
+    print(f'{len(ids)} pseudo-masks in {args.out_dir}')
+    if not args.gt_dir:
+        return None
+    report = miou_report(areas, args.classes)
+    report.update(
+        method=args.method,
+        alpha=args.alpha,
+        cov_scale=args.cov_scale,
+        threshold=args.threshold,
+        cam_dir=args.cam_dir,
+        gt_dir=args.gt_dir)
+    path = args.report or osp.join(args.out_dir, 'pseudo_mask_miou.json')
+    with open(path, 'w') as f:
+        json.dump(report, f, indent=2)
+    print(format_report(report, f'pseudo-masks ({args.method}) vs '
+                        f'{args.gt_dir}'))
+    print(f'report written to {path}')
+    return report
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (AnnotationError, CAMFileError, FileNotFoundError,
+            ValueError) as e:
+        sys.exit(f'error: {e}')
