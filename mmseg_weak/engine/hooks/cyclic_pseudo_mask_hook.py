@@ -92,14 +92,17 @@ class CyclicPseudoMaskHook(Hook):
        state is cleared and every parameter group's lr reset to its
        ``initial_lr``, so give each round its own scheduler segment, e.g.
        ``PolyLR(begin=0, end=20000)`` and ``PolyLR(begin=20000,
-       end=40000)``);
+       end=40000)``). The restart happens before the next round's first
+       iteration, so that the validation and the checkpoint at the round's
+       last iteration hold the model the round trained;
     5. logs the pseudo-mask mIoU against the ground truth
        (``gt_seg_map_path``) when the dataset has it
        (``cyclic/round_<k>_pseudo_mIoU``).
 
-    The completed round is stored in checkpoints (``meta``); after
-    ``--resume`` the hook switches the data (and PUS) to the last completed
-    round before training continues.
+    The completed round (and a pending restart) is stored in checkpoints
+    (``meta``); after ``--resume`` the hook switches the data (and PUS) to
+    the last completed round, restarting the weights if the checkpoint was
+    saved at a round's end, before training continues.
 
     Args:
         round_iters (Sequence[int]): Iterations after which a round ends,
@@ -128,7 +131,7 @@ class CyclicPseudoMaskHook(Hook):
 
     # after the ParamSchedulerHook (LOW, 70), before the CheckpointHook
     # (VERY_LOW, 90): a checkpoint saved at the round's last iteration holds
-    # the new round (and the restarted weights)
+    # the new round
     priority = 80
 
     def __init__(self,
@@ -157,6 +160,8 @@ class CyclicPseudoMaskHook(Hook):
         self.restart = restart
         #: number of completed rounds (0: training on the initial masks)
         self.round = 0
+        #: the weights restart before the next training iteration
+        self.restart_pending = False
         self._crf = None
 
     # ------------------------------------------------------------------
@@ -197,10 +202,17 @@ class CyclicPseudoMaskHook(Hook):
             self._check_round(runner, self.round)
             self._switch_data(runner, self.round)
             self._switch_pus(runner)
+            if self.restart_pending:
+                self._restart(runner)
             print_log(
                 f'CyclicPseudoMaskHook: resumed in round {self.round}, '
                 f'training on {self.round_dir(runner, self.round)}',
                 logger='current')
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        if self.restart_pending:
+            self._restart(runner)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
@@ -210,12 +222,14 @@ class CyclicPseudoMaskHook(Hook):
             self.end_round(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})[_META_KEY] = dict(round=self.round)
+        checkpoint.setdefault('meta', {})[_META_KEY] = dict(
+            round=self.round, restart_pending=self.restart_pending)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('meta', {}).get(_META_KEY)
         if state is not None:
             self.round = int(state['round'])
+            self.restart_pending = bool(state.get('restart_pending', False))
 
     # ------------------------------------------------------------------
     # a round
@@ -227,8 +241,7 @@ class CyclicPseudoMaskHook(Hook):
         self.round = k
         self._switch_data(runner, k)
         self._switch_pus(runner)
-        if self.restart:
-            self._restart(runner)
+        self.restart_pending = self.restart
         msg = f'CyclicPseudoMaskHook: round {k} pseudo-masks in ' \
               f'{self.round_dir(runner, k)} ({stats["num_images"]} images)'
         if stats.get('mIoU') is not None:
@@ -442,3 +455,6 @@ class CyclicPseudoMaskHook(Hook):
         for group in optimizer.param_groups:
             if 'initial_lr' in group:
                 group['lr'] = group['initial_lr']
+        self.restart_pending = False
+        print_log('CyclicPseudoMaskHook: restarted from the initial weights',
+                  logger='current')

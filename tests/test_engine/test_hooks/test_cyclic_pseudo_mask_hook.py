@@ -60,31 +60,57 @@ def test_round_predicts_switches_data_disables_pus_and_restarts(
     hook = _hook(runner)
     seen = {}
     original_end_round = hook.end_round
+    original_before_iter = hook.before_train_iter
 
-    def spy(runner_):
+    def spy_end_round(runner_):
         seen['pus_before'] = _pus_enabled(runner_)
-        original_end_round(runner_)
-        seen['lr_after'] = [
-            g['lr'] for g in runner_.optim_wrapper.optimizer.param_groups
-        ]
-        seen['weights_after'] = {
+        seen['weights_trained'] = {
             k: v.clone() for k, v in runner_.model.state_dict().items()
         }
-        seen['opt_state_after'] = len(runner_.optim_wrapper.optimizer.state)
+        original_end_round(runner_)
+        seen['weights_at_round_end'] = {
+            k: v.clone() for k, v in runner_.model.state_dict().items()
+        }
 
-    hook.end_round = spy
+    def spy_before_iter(runner_, batch_idx, data_batch=None):
+        original_before_iter(runner_, batch_idx, data_batch)
+        if runner_.iter == 1:  # the first iteration of round 1
+            seen['lr'] = [
+                g['lr'] for g in runner_.optim_wrapper.optimizer.param_groups
+            ]
+            seen['weights'] = {
+                k: v.clone() for k, v in runner_.model.state_dict().items()
+            }
+            seen['opt_state'] = len(runner_.optim_wrapper.optimizer.state)
+
+    hook.end_round = spy_end_round
+    hook.before_train_iter = spy_before_iter
     runner.train()
-    assert hook.round == 1
+    assert hook.round == 1 and not hook.restart_pending
     assert seen['pus_before'] == [True, True]
     assert _pus_enabled(runner) == [False, False]
-    # restarted: the initial weights, a fresh optimizer, the initial lr
+    # the round's end keeps the trained weights (validated, checkpointed) ...
+    for key, value in seen['weights_trained'].items():
+        torch.testing.assert_close(seen['weights_at_round_end'][key], value)
+    ckpt = torch.load(
+        osp.join(str(tmp_path), 'iter_1.pth'), weights_only=False)
+    assert ckpt['meta']['cyclic_pseudo_mask'] == dict(
+        round=1, restart_pending=True)
+    torch.testing.assert_close(
+        ckpt['state_dict']['decode_head.conv_seg.weight'],
+        seen['weights_trained']['decode_head.conv_seg.weight'])
+    # ... the next round starts from the initial weights, a fresh optimizer
+    # and the initial lr
     initial = torch.load(
         osp.join(str(tmp_path), 'pseudo_masks', 'initial_weights.pth'),
         weights_only=True)
+    assert not torch.equal(initial['decode_head.conv_seg.weight'],
+                           seen['weights_trained'][
+                               'decode_head.conv_seg.weight'])
     for key, value in initial.items():
-        torch.testing.assert_close(seen['weights_after'][key], value)
-    assert seen['opt_state_after'] == 0
-    assert seen['lr_after'] == [runner.cfg.optim_wrapper.optimizer.lr]
+        torch.testing.assert_close(seen['weights'][key], value)
+    assert seen['opt_state'] == 0
+    assert seen['lr'] == [runner.cfg.optim_wrapper.optimizer.lr]
     # the round's folder: every training image, a manifest with the mIoU
     round_dir = osp.join(str(tmp_path), 'pseudo_masks', 'round_1')
     ids = open(osp.join(voc_root, 'ImageSets/Segmentation/aug.txt')).read(
@@ -123,7 +149,7 @@ def test_predictions_are_the_models_with_image_labels(voc_root, tmp_path):
     runner.train()
     ckpt = torch.load(
         osp.join(str(tmp_path), 'iter_1.pth'), weights_only=False)
-    assert ckpt['meta']['cyclic_pseudo_mask'] == dict(round=1)
+    assert ckpt['meta']['cyclic_pseudo_mask']['round'] == 1
     hook = _hook(runner)
     hook.predict_round(runner, 2)  # with the current weights
     dataset = hook._predict_datasets(runner)[0]
@@ -196,6 +222,35 @@ def test_resume_knows_the_round(voc_root, tmp_path):
     runner.train()
     assert states == dict(round=1, pseudo=round_dir, pus=[False, False])
     assert hook.round == 1  # no second round was configured
+
+
+def test_resume_from_a_round_end_checkpoint_restarts(voc_root, tmp_path):
+    """A checkpoint saved at a round's last iteration holds the trained
+    weights and a pending restart: resuming from it restarts."""
+    Runner.from_cfg(_cfg(voc_root, str(tmp_path), iters=2)).train()
+    initial = torch.load(
+        osp.join(str(tmp_path), 'pseudo_masks', 'initial_weights.pth'),
+        weights_only=True)
+    cfg = _cfg(voc_root, str(tmp_path), iters=2)
+    cfg.resume = True
+    cfg.load_from = osp.join(str(tmp_path), 'iter_1.pth')
+    runner = Runner.from_cfg(cfg)
+    hook = _hook(runner)
+    original = hook.before_train
+    seen = {}
+
+    def spy(runner_):
+        original(runner_)
+        seen['weights'] = {
+            k: v.clone() for k, v in runner_.model.state_dict().items()
+        }
+        seen['pending'] = hook.restart_pending
+
+    hook.before_train = spy
+    runner.train()
+    assert seen['pending'] is False and hook.round == 1
+    for key, value in initial.items():
+        torch.testing.assert_close(seen['weights'][key], value)
 
 
 def test_resume_without_the_round_folder_is_an_error(voc_root, tmp_path):
