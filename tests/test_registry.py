@@ -26,3 +26,34 @@ def test_mmdet_components_reachable_by_scope():
     assert DATA_SAMPLERS.get('mmdet.MultiSourceSampler') is not None
     assert TRANSFORMS.get('mmdet.MultiBranch') is not None
     assert TRANSFORMS.get('mmdet.LoadEmptyAnnotations') is not None
+
+
+@pytest.mark.parametrize('registry,names', [
+    ('TRANSFORMS', [
+        'LoadBoxesFromInstanceMap', 'PAMRRefineMasks', 'LoadCAMs',
+        'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',
+        'ProportionalPseudoMask', 'ArgmaxPseudoMask', 'OverlappingCropPair',
+        'SelectCropView', 'RandomHue', 'RandomGaussianBlur'
+    ]),
+    ('MODELS', [
+        'BoxEncoder', 'BoxConditionedEncoderDecoder',
+        'SelfCorrectingEncoderDecoder', 'NoSelfCorrectionHead',
+        'LinearSelfCorrectionHead', 'ConvSelfCorrectionHead', 'NGWPHead',
+        'StochasticGateASPPHead', 'CAMHead', 'SingleStageWSSS',
+        'PixelAdaptiveMaskRefinement', 'StochasticGate',
+        'MultiLabelSoftMarginLoss', 'BalancedCrossEntropyLoss', 'DenseCRF',
+        'PUSLoss', 'DirectionalContrastiveLoss', 'Projector'
+    ]),
+    ('HOOKS', [
+        'SelfCorrectionAlphaHook', 'SegLossWarmupHook', 'CyclicPseudoMaskHook'
+    ]),
+    ('DATASETS', ['WeakVOCDataset', 'WeakCityscapesDataset',
+                  'WeakCOCODataset']),
+])
+def test_every_component_is_registered_in_mmseg(registry, names):
+    import mmseg.registry
+    reg = getattr(mmseg.registry, registry)
+    for name in names:
+        cls = reg.get(name)
+        assert cls is not None, f'{name} is not in {registry}'
+        assert cls.__module__.startswith('mmseg_weak.'), name

@@ -7,8 +7,11 @@
 #
 # A SET is a run list configs/demo/<SET>.txt (default: baselines): lines
 #   name | description | config | train options | test options
-# ({work} = the demo folder; train options "@run" evaluate run's checkpoint
-# instead of training).
+# ({work} = the demo folder, {voc} = the generated VOC root, {python}; train
+# options "@run" / "@run/iter_N.pth" evaluate that run's last / given
+# checkpoint instead of training; config "!" runs the train options as a
+# command, scored when it writes {work}/<name>/test/metrics.json).
+# DEMO_REUSE=1 reuses a run's existing checkpoint instead of retraining.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -37,9 +40,28 @@ for set in "${SETS[@]}"; do
         case "$name" in ''|'#'*) continue ;; esac
         wd="$OUT/$name"
         extra=${extra//\{work\}/$OUT}
+        extra=${extra//\{voc\}/$VOC}
+        extra=${extra//\{python\}/$PY}
         t0=$(date +%s)
-        if [[ "$extra" == @* ]]; then  # evaluate another run's checkpoint
+        if [ "$config" = '!' ]; then  # a command (CAMs, pseudo-masks...)
+            echo "=== [$set/$name] run: $extra"
+            mkdir -p "$wd"
+            eval "$extra" < /dev/null
+            echo "=== [$set/$name] done in $(( $(date +%s) - t0 )) s"
+            # a command that scores its output writes $wd/test/metrics.json
+            if [ -f "$wd/test/metrics.json" ]; then
+                printf '%s\t%s\t%s\t%s\n' "$name" "$what" '-' "$wd/test" >> "$OUT/$set.tsv"
+            fi
+            continue
+        fi
+        if [[ "$extra" == @*/* ]]; then  # another run's given checkpoint
+            ckpt="$OUT/${extra#@}"
+        elif [[ "$extra" == @* ]]; then  # another run's last checkpoint
             ckpt=$(cat "$OUT/${extra#@}/last_checkpoint")
+        elif [ -n "${DEMO_REUSE:-}" ] && [ -f "$wd/last_checkpoint" ] && \
+                [ -f "$(cat "$wd/last_checkpoint")" ]; then
+            ckpt=$(cat "$wd/last_checkpoint")
+            echo "=== [$set/$name] reusing $ckpt (DEMO_REUSE)"
         else
             echo "=== [$set/$name] train: $config $extra"
             # shellcheck disable=SC2086  # extra holds several options

@@ -1,5 +1,6 @@
 """WeakCOCODataset and the COCO 2014 pseudo-mask config, on a tiny COCO
 folder converted by tools/dataset_converters/coco2014_to_voc.py."""
+import glob
 import importlib.util
 import json
 import os
@@ -167,3 +168,23 @@ def test_errors(coco_root):
                              pseudo_path='missing_pseudo'))
     with pytest.raises(AnnotationError, match='image listed in .* not found'):
         WeakCOCODataset(data_root=coco_root, ann_file='voc_format/val.txt')
+
+
+@pytest.mark.parametrize('config', [
+    c for c in sorted(
+        glob.glob(osp.join(ROOT, 'configs', '**', '*coco2014*.py'),
+                  recursive=True)) if '_base_' not in c
+])
+def test_coco_configs_train_and_evaluate(config, coco_root, tmp_path):
+    """Every COCO config trains 2 iterations on the generated COCO folder
+    (pseudo-masks of the fixture) and evaluates."""
+    from conftest import tiny_config
+    from mmengine.runner import Runner
+    cfg = tiny_config(config, coco_root, str(tmp_path), size=32)
+    cfg.train_dataloader.dataset.data_prefix.pseudo_path = \
+        'voc_format/pseudo_masks'
+    cfg.train_dataloader.batch_size = 2
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert osp.exists(osp.join(str(tmp_path), 'iter_2.pth'))
+    assert 0 <= runner.val_loop.run()['mIoU'] <= 100

@@ -1,0 +1,78 @@
+# Pseudo-mask Matters (Li et al., https://arxiv.org/abs/2108.12995), the
+# segmentation stage on PASCAL VOC 2012 aug: PSPNet R-101 trained on PPMG
+# pseudo-masks with the PUS loss (clamp, beta = kappa = 0.5) for 20k
+# iterations (batch 16 = 8 GPUs x 2, lr 0.005, poly), then ONE cyclic round:
+# the model predicts the 10,582 training images, the predictions replace the
+# pseudo-masks, and training restarts from the initial (ImageNet) weights for
+# 20k more iterations without PUS. Val mIoU is logged at 20k (PUS model) and
+# 40k (cyclic model); the pseudo-mask mIoU of the round is in the log.
+#
+#   tools/dist_train.sh configs/pmm/pspnet_voc.py 8           (8 GPUs)
+#   tools/dist_train.sh configs/pmm/pspnet_voc.py 2           (2 CPU processes)
+#
+# Pseudo-masks first (data/VOCdevkit/VOC2012/PseudoMasks/ppmg):
+#   tools/generate_cams.py <cam config> <ckpt> --out-dir work_dirs/cams \
+#       --ann-file ImageSets/Segmentation/aug.txt --scales 1.0 0.5 1.5 2.0 --flip
+#   tools/generate_pseudo_masks.py --method ppmg --cam-dir work_dirs/cams ...
+_base_ = [
+    'mmseg::_base_/models/pspnet_r50-d8.py',
+    '../_base_/datasets/voc12aug_pseudo.py', '../_base_/default_runtime.py'
+]
+round_iters = 20000
+crop_size = (512, 512)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    pretrained='open-mmlab://resnet101_v1c',
+    backbone=dict(depth=101),
+    decode_head=dict(
+        num_classes=21,
+        loss_decode=dict(
+            _delete_=True,
+            type='PUSLoss',
+            loss=dict(
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+            mode='clamp',
+            beta=0.5,
+            kappa=0.5)),
+    auxiliary_head=dict(
+        num_classes=21,
+        loss_decode=dict(
+            _delete_=True,
+            type='PUSLoss',
+            loss=dict(
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
+            mode='clamp',
+            beta=0.5,
+            kappa=0.5)))
+train_dataloader = dict(batch_size=2, num_workers=2)
+optimizer = dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=0.0005)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+# one poly segment per round: the cyclic round restarts the lr
+param_scheduler = [
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=round_iters,
+         by_epoch=False),
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=round_iters,
+         end=2 * round_iters, by_epoch=False)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=2 * round_iters,
+    val_interval=round_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False,
+                    interval=round_iters),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+custom_hooks = [
+    dict(
+        type='CyclicPseudoMaskHook',
+        round_iters=[round_iters],
+        predict_pipeline={{_base_.predict_pipeline}},
+        restrict_to_image_labels=True,
+        disable_pus=True,
+        restart=True)
+]
