@@ -27,3 +27,6 @@ __all__ += [
     'normalize_cams', 'ppmg', 'proportional_pseudo_mask',
     'pseudo_mask_from_cams', 'save_cams'
 ]
+from .profiling import max_rss_mib, time_and_peak_memory  # noqa: E402
+
+__all__ += ['max_rss_mib', 'time_and_peak_memory']

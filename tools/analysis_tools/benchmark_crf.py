@@ -22,10 +22,8 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
-import time
 
 DEFAULT_SIZES = ('21x375x500', '21x64x64')
 
@@ -91,46 +89,24 @@ def make_inputs(size: str, image_kind: str, noise: float):
     return (probs / probs.sum(0)).astype(np.float32), image
 
 
-def _max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def run_worker(args) -> dict:
     """One measurement in this process; prints a JSON line."""
     import numpy as np
     import torch
     from mmseg_weak.models.utils.dense_crf import dense_crf
+    from mmseg_weak.utils.profiling import time_and_peak_memory
     backend, size, device = args.worker
     torch.set_num_threads(args.threads)
     probs, image = make_inputs(size, args.image, args.noise)
-    cuda = device.startswith('cuda')
     if backend == 'torch':
         probs_in = torch.from_numpy(probs).to(device)
         image_in = torch.from_numpy(image).to(device)
     else:
         probs_in, image_in = probs, image
 
-    def call():
-        if cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = dense_crf(probs_in, image_in, args.iters, backend=backend)
-        if cuda:
-            torch.cuda.synchronize()
-        return time.perf_counter() - start, out
-
-    if cuda:
-        call()  # CUDA context / kernels warm-up
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    rss_before = _max_rss_mib()
-    first, out = call()
-    if cuda:
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak = _max_rss_mib() - rss_before
-    times = [first] + [call()[0] for _ in range(args.repeats - 1)]
-    times.sort()
+    times, peak, out = time_and_peak_memory(
+        lambda: dense_crf(probs_in, image_in, args.iters, backend=backend),
+        device, args.repeats)
     out = out.cpu().numpy() if isinstance(out, torch.Tensor) else out
     path = osp.join(os.environ['CRF_BENCH_DIR'],
                     f'{backend}_{size}_{device}.npy')

@@ -18,10 +18,8 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
-import time
 
 DEFAULT_SHAPES = ('16x21x81x81', '16x21x112x112')
 ORACLE_PATH = osp.join(
@@ -58,13 +56,11 @@ def _load_oracle():
     return module.oracle_pamr
 
 
-def _max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def run_worker(args) -> dict:
     """One measurement in this process; prints a JSON line."""
     import torch
+
+    from mmseg_weak.utils.profiling import time_and_peak_memory
     impl, shape, device = args.worker
     torch.set_num_threads(args.threads)
     batch, classes, height, width = (int(v) for v in shape.split('x'))
@@ -77,32 +73,10 @@ def run_worker(args) -> dict:
         from mmseg_weak.models.utils.pamr import pamr_refine as fn
     else:
         fn = _load_oracle()
-    cuda = device.startswith('cuda')
-
-    def call():
-        if cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = fn(image, mask, args.iters, tuple(args.dilations))
-        if cuda:
-            torch.cuda.synchronize()
-        return time.perf_counter() - start, out
-
-    if cuda:
-        call()  # CUDA context / kernels warm-up
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    rss_before = _max_rss_mib()
-    first, out = call()
-    if cuda:
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak = _max_rss_mib() - rss_before
-    times = [first]
     repeats = 1 if impl == 'oracle' else args.repeats
-    for _ in range(repeats - 1):
-        times.append(call()[0])
-    times.sort()
+    times, peak, out = time_and_peak_memory(
+        lambda: fn(image, mask, args.iters, tuple(args.dilations)), device,
+        repeats)
     result = dict(
         impl=impl, shape=shape, device=device, seconds=times[len(times) // 2],
         peak_mib=peak, checksum=float(out.double().sum()))
