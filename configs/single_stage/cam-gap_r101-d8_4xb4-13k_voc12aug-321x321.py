@@ -13,6 +13,7 @@ model = dict(
         dropout_ratio=0.5,
         num_classes=21,
         background_score=0.1,
+        cls_score_thr=0.1,  # the same test-time class filter as sswss
         align_corners=False,
         loss_cls=dict(
             type='MultiLabelSoftMarginLoss',

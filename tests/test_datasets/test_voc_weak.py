@@ -133,3 +133,15 @@ def test_pseudo_masks(voc_root, synth_metainfo, tmp_path):
     info = ds.get_data_info(0)
     assert info['seg_map_path'] == str(pseudo / f"{info['img_id']}.png")
     assert info['gt_seg_map_path'] != info['seg_map_path']
+    # the 8x8 pseudo-masks do not have the image size: loading names the file
+    from mmseg_weak.datasets.transforms import LoadVerifiedAnnotations
+    results = dict(info, img=np.zeros((64, 80, 3), np.uint8),
+                   ori_shape=(64, 80))
+    with pytest.raises(AnnotationError,
+                       match=rf"{info['img_id']}.png: mask size 8x8 differs"):
+        LoadVerifiedAnnotations(num_classes=6)(results)
+    # with an XML folder, pseudo-mask images carry the image labels the
+    # pseudo-masks were made from
+    ds = _dataset(voc_root, synth_metainfo, supervision='pseudo_mask',
+                  data_prefix=dict(prefix, ann_path='Annotations'))
+    assert ds.get_data_info(0)['img_labels']
