@@ -317,6 +317,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
         cam_dir=args.cam_dir,
         gt_dir=args.gt_dir)
     path = args.report or osp.join(args.out_dir, 'pseudo_mask_miou.json')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(report, f, indent=2)
     print(format_report(report, f'pseudo-masks ({args.method}) vs '
