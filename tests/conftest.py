@@ -55,8 +55,10 @@ _TINY_SPLITS = dict(
     WeakVOCDataset=dict(
         full='ImageSets/Segmentation/train.txt',
         pseudo_mask='ImageSets/Segmentation/aug.txt',
-        box='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt'),
-    WeakCityscapesDataset=dict(full='train.txt', box='train.txt'))
+        box='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt',
+        unlabeled='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt'),
+    WeakCityscapesDataset=dict(
+        full='train.txt', box='train.txt', unlabeled='train.txt'))
 
 
 def _shrink_scales(node, size: int) -> None:

@@ -65,6 +65,17 @@ labeled_pipeline = [
         branch_field=branch_field,
         sup=[dict(type='PackWeakSegInputs')]),
 ]
+# the two views of an unlabeled image (also used by the *-cam variants)
+view1_pipeline = [
+    dict(type='SelectCropView', index=0, flip_prob=0.5),
+    *view_photometric,
+    dict(type='PackWeakSegInputs', meta_keys=view_meta_keys),
+]
+view2_pipeline = [
+    dict(type='SelectCropView', index=1, flip_prob=0.5),
+    *view_photometric,
+    dict(type='PackWeakSegInputs', meta_keys=view_meta_keys),
+]
 unlabeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
@@ -77,16 +88,8 @@ unlabeled_pipeline = [
     dict(
         type='mmdet.MultiBranch',
         branch_field=branch_field,
-        view1=[
-            dict(type='SelectCropView', index=0, flip_prob=0.5),
-            *view_photometric,
-            dict(type='PackWeakSegInputs', meta_keys=view_meta_keys),
-        ],
-        view2=[
-            dict(type='SelectCropView', index=1, flip_prob=0.5),
-            *view_photometric,
-            dict(type='PackWeakSegInputs', meta_keys=view_meta_keys),
-        ]),
+        view1=view1_pipeline,
+        view2=view2_pipeline),
 ]
 train_dataloader = dict(
     batch_size=16,

@@ -18,3 +18,6 @@ __all__ += [
     'CAMHead', 'NGWPHead', 'add_background_channel', 'focal_mask_penalty',
     'ngwp_scores', 'stack_image_labels', 'StochasticGateASPPHead'
 ]
+from .pixel_classifier_head import PixelClassifierHead  # noqa: E402
+
+__all__ += ['PixelClassifierHead']

@@ -5,3 +5,6 @@ __all__ = ['BoxConditionedEncoderDecoder', 'SelfCorrectingEncoderDecoder']
 from .single_stage_wsss import SingleStageWSSS  # noqa: E402
 
 __all__ += ['SingleStageWSSS']
+from .context_aware_consistency import ContextAwareConsistency  # noqa: E402
+
+__all__ += ['ContextAwareConsistency']

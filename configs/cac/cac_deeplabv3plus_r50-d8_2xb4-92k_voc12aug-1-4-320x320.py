@@ -1,0 +1,14 @@
+"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
+VOC 2012 aug with 1/4 (2,646 masks, 7,936 unlabeled). Table 1, "Ours"
+DeepLabv3+ ResNet50, 1/4: 74.0 mIoU."""
+_base_ = [
+    '../_base_/models/cac_deeplabv3plus_r50-d8.py',
+    '../_base_/datasets/voc12aug_semi-1-4.py',
+    '../_base_/default_runtime.py',
+    './_base_/schedule_cac_voc12aug-2xb4-92k.py'
+]
+model = dict(
+    warmup_iters=5785,  # 5 epochs of 1157 steps (see the schedule)
+    decode_head=dict(num_classes={{_base_.num_classes}}),
+    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
+train_dataloader = dict(batch_size=8, sampler=dict(batch_size=8))  # 4 + 4
