@@ -27,10 +27,15 @@ CATEGORIES = [dict(id=1, name='person'), dict(id=18, name='dog'),
 
 
 def _run_converter(argv):
-    spec = importlib.util.spec_from_file_location('coco2014_to_voc', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    # one module object per session: worker processes unpickle its
+    # functions by name, so replacing it would break other tests' pools
+    module = sys.modules.get('coco2014_to_voc')
+    if module is None:
+        spec = importlib.util.spec_from_file_location('coco2014_to_voc',
+                                                      TOOL)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
     module.main(argv)
 
 

@@ -18,6 +18,8 @@ TOOL = osp.join(ROOT, 'tools', 'dataset_converters', 'coco2014_to_voc.py')
 
 
 def _load_tool():
+    if 'coco2014_to_voc' in sys.modules:  # one module object per session
+        return sys.modules['coco2014_to_voc']
     spec = importlib.util.spec_from_file_location('coco2014_to_voc', TOOL)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # workers unpickle its functions
