@@ -18,6 +18,23 @@ def _mmseg_default_scope():
     init_default_scope('mmseg')
 
 
+@pytest.fixture(autouse=True)
+def _forget_runner_visualizers():
+    """A Runner looks its visualizer up by experiment name, a timestamp to the
+    second: two runners built within one second would share the first one's
+    (by then deleted, see ``tmp_path_retention_policy``) ``vis_data`` folder.
+    Each test starts without the visualizers of earlier tests."""
+    yield
+    from mmengine.visualization import Visualizer
+
+    def forget(cls):
+        cls._instance_dict.clear()
+        for sub in cls.__subclasses__():
+            forget(sub)
+
+    forget(Visualizer)
+
+
 @pytest.fixture(scope='session')
 def voc_root(tmp_path_factory) -> str:
     """A 16-image synthetic VOC2012 folder (12 trainaug, 4 of them train; 4
@@ -118,6 +135,7 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
     cfg.train_cfg.val_interval = iters
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.checkpoint.save_optimizer = False  # disk: tests only
     cfg.param_scheduler = []
     for hook in cfg.get('custom_hooks', []):
         if hook.type == 'CyclicPseudoMaskHook':  # a round ends mid-run

@@ -25,6 +25,7 @@ def test_schedule_endpoints_and_exponential_shape():
 def _runner(voc_root, work_dir, **overrides):
     cfg = tiny_config(LINSC, voc_root, work_dir, iters=4)
     cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.checkpoint.save_optimizer = True  # resumed below
     cfg.train_cfg.val_interval = 100
     cfg.merge_from_dict(overrides)
     return Runner.from_cfg(cfg)
