@@ -75,7 +75,8 @@ _TINY_SPLITS = dict(
         box='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt',
         unlabeled='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt'),
     WeakCityscapesDataset=dict(
-        full='train.txt', box='train.txt', unlabeled='train.txt'))
+        full='train.txt', box='train.txt', unlabeled='train.txt'),
+    SemiCityscapesDataset=dict(full='train.txt', unlabeled='train.txt'))
 
 
 def _shrink_scales(node, size: int) -> None:
@@ -108,7 +109,7 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
         loader.persistent_workers = False
         ds = loader.dataset
         for d in (ds.datasets if ds.type == 'ConcatDataset' else [ds]):
-            city = d.type == 'WeakCityscapesDataset'
+            city = 'Cityscapes' in d.type
             d.data_root = cityscapes_root if city else voc_root
             if d.get('ann_file') and not osp.exists(
                     osp.join(d.data_root, d.ann_file)):

@@ -48,6 +48,7 @@ def test_mmdet_components_reachable_by_scope():
         'SelfCorrectionAlphaHook', 'SegLossWarmupHook', 'CyclicPseudoMaskHook'
     ]),
     ('DATASETS', ['WeakVOCDataset', 'WeakCityscapesDataset',
+                  'SemiCityscapesDataset',
                   'WeakCOCODataset']),
 ])
 def test_every_component_is_registered_in_mmseg(registry, names):

@@ -1,7 +1,6 @@
 """Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
-Cityscapes with 1/8 (372 masks, 2,603 unlabeled); this package's Cityscapes
-dataset has 12 classes (11 objects + background), not the paper's 19. Table 2,
-"Ours", 1/8: 69.7 mIoU (19 classes)."""
+Cityscapes (19 classes) with 1/8 (372 masks, 2,603 unlabeled). Table 2,
+"Ours", 1/8: 69.7 mIoU."""
 _base_ = [
     '../_base_/models/cac_deeplabv3plus_r50-d8.py',
     '../_base_/datasets/cityscapes_semi.py',

@@ -1,17 +1,24 @@
-"""Cityscapes as an object segmentation task with boxes, as in `Ibrahim et
-al., CVPR 2020 <https://arxiv.org/abs/1911.07450>`_ (Sec. 4.2): the 11 object
-classes (pole, traffic light, traffic sign, person, rider, car, truck, bus,
-train, motorcycle, bicycle) are foreground, every other class is background.
+"""Cityscapes with per-image supervision, in two class sets.
+
+- :class:`WeakCityscapesDataset`: an object segmentation task with boxes, as in
+  `Ibrahim et al., CVPR 2020 <https://arxiv.org/abs/1911.07450>`_ (Sec. 4.2):
+  the 11 object classes (pole, traffic light, traffic sign, person, rider, car,
+  truck, bus, train, motorcycle, bicycle) are foreground, every other class is
+  background. Masks are mapped to these 12 classes through the dataset's
+  ``label_map``; boxes come from ``*_gtFine_instanceIds.png`` (see
+  :class:`~mmseg_weak.datasets.transforms.LoadBoxesFromInstanceMap`).
+- :class:`SemiCityscapesDataset`: the 19 classes of MMSeg's
+  ``CityscapesDataset`` (the semi-supervised benchmark of `Lai et al., CVPR
+  2021 <https://arxiv.org/abs/2106.14133>`_), masks read as they are.
 
 Masks are MMSeg's ``*_gtFine_labelTrainIds.png`` (written by MMSeg's
-``cityscapes.py`` converter), mapped to these 12 classes through the dataset's
-``label_map``; boxes come from ``*_gtFine_instanceIds.png`` (see
-:class:`~mmseg_weak.datasets.transforms.LoadBoxesFromInstanceMap`).
+``cityscapes.py`` converter).
 """
 import os
 import os.path as osp
 from typing import Dict, List, Optional
 
+from mmseg.datasets import CityscapesDataset
 from mmseg.registry import DATASETS
 
 from .voc_annotation import AnnotationError, read_split
@@ -76,16 +83,23 @@ class WeakCityscapesDataset(WeakVOCDataset):
             image_label_source=image_label_source,
             **kwargs)
 
+    #: trainId → class id of this dataset (``None``: masks read as they are)
+    TRAIN_ID_MAP: Optional[Dict[int, int]] = TRAIN_ID_TO_OBJECT
+
     @classmethod
-    def get_label_map(cls, new_classes=None) -> Dict[int, int]:
+    def get_label_map(cls, new_classes=None) -> Optional[Dict[int, int]]:
         """trainIds of the masks → the 12 object classes."""
+        if cls.TRAIN_ID_MAP is None:
+            return super().get_label_map(new_classes)
         if new_classes is not None and tuple(new_classes) != tuple(
                 cls.METAINFO['classes']):
             raise ValueError('WeakCityscapesDataset has fixed classes '
                              f"{cls.METAINFO['classes']}")
-        return dict(TRAIN_ID_TO_OBJECT)
+        return dict(cls.TRAIN_ID_MAP)
 
     def _update_palette(self) -> list:
+        if self.TRAIN_ID_MAP is None:
+            return super()._update_palette()
         return list(self.METAINFO['palette'])
 
     @property
@@ -117,3 +131,33 @@ class WeakCityscapesDataset(WeakVOCDataset):
             raise AnnotationError(
                 f'{root}: no image ending in {self.img_suffix}')
         return ids
+
+
+@DATASETS.register_module()
+class SemiCityscapesDataset(WeakCityscapesDataset):
+    """Cityscapes with the 19 classes of MMSeg's ``CityscapesDataset`` and
+    per-image supervision (``'full'``, ``'image_label'`` from the GT mask,
+    ``'pseudo_mask'``, ``'unlabeled'``), for semi-supervised configs such as
+    `Lai et al., CVPR 2021 <https://arxiv.org/abs/2106.14133>`_ (Sec. 4.1):
+    labeled and unlabeled subsets of the 2,975 training images, evaluated on
+    the 500 validation images over the 19 classes.
+
+    The ``*_gtFine_labelTrainIds.png`` masks are read as they are (trainIds
+    0–18, 255 ignored); ``metainfo=dict(classes=...)`` selects a subset as in
+    MMSeg. Boxes are not available: stuff classes have no instances.
+
+    Args:
+        ann_file (str): Split list of ``<city>/<city>_<seq>_<frame>`` ids, or
+            ``''`` for every image under ``data_prefix['img_path']``.
+        **kwargs: :class:`WeakCityscapesDataset` arguments.
+    """
+    METAINFO = CityscapesDataset.METAINFO
+    TRAIN_ID_MAP = None
+
+    def __init__(self, ann_file: str = '', **kwargs) -> None:
+        if kwargs.get('with_boxes') or kwargs.get('supervision') == 'box':
+            raise ValueError(
+                'SemiCityscapesDataset has no boxes (its stuff classes have '
+                'no instances): use WeakCityscapesDataset for box '
+                'supervision')
+        super().__init__(ann_file=ann_file, **kwargs)

@@ -97,3 +97,35 @@ def test_missing_instance_map(cityscapes_root, tmp_path):
         WeakCityscapesDataset(data_root=root, supervision='box',
                               with_boxes=True)
     assert not osp.exists(path)
+
+
+def test_semi_dataset_keeps_the_19_classes(cityscapes_root):
+    from mmseg.datasets import CityscapesDataset
+
+    from mmseg_weak.datasets import SemiCityscapesDataset
+    full = SemiCityscapesDataset(data_root=cityscapes_root)
+    assert full.metainfo['classes'] == CityscapesDataset.METAINFO['classes']
+    assert len(full.metainfo['palette']) == 19
+    info = full.get_data_info(0)
+    assert info['label_map'] is None
+    raw = cv2.imread(info['seg_map_path'], cv2.IMREAD_UNCHANGED)
+    assert len(set(np.unique(raw)) - {255}) > 2  # a real test of "as is"
+    res = Compose([
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadVerifiedAnnotations', num_classes=19)
+    ])(info)
+    np.testing.assert_array_equal(res['gt_seg_map'], raw)
+    # unlabeled images carry no mask to train on (the GT stays for analysis)
+    unl = SemiCityscapesDataset(data_root=cityscapes_root,
+                                supervision='unlabeled')
+    info = unl.get_data_info(0)
+    assert 'seg_map_path' not in info and info['supervision'] == 'unlabeled'
+    # a class subset remaps as in MMSeg
+    sub = SemiCityscapesDataset(
+        data_root=cityscapes_root, metainfo=dict(classes=('road', 'car')))
+    assert sub.label_map[0] == 0 and sub.label_map[13] == 1
+    assert sub.label_map[1] == 255
+    for bad in (dict(supervision='box', with_boxes=True),
+                dict(with_boxes=True)):
+        with pytest.raises(ValueError, match='has no boxes'):
+            SemiCityscapesDataset(data_root=cityscapes_root, **bad)

@@ -2,9 +2,12 @@
 # 720, resize ratio 0.5-2, 8 labeled + 8 unlabeled images per batch (the
 # paper's total batch over 4 GPUs: batch_size=4 per GPU there), labeled = a
 # fraction of the 2,975 training images, unlabeled = the rest.
-# Dataset type as cityscapes_boxes.py: WeakCityscapesDataset, i.e. the 12
-# classes (11 objects + background) of that dataset, not the paper's 19.
-# Split lists (train.txt as in cityscapes_boxes.py):
+# SemiCityscapesDataset: the 19 classes of MMSeg's CityscapesDataset. Layout:
+# MMSeg's converted Cityscapes (its tools/dataset_converters/cityscapes.py
+# writes *_gtFine_labelTrainIds.png) under data/cityscapes, plus
+#   (cd data/cityscapes/leftImg8bit/train && find . -name '*_leftImg8bit.png' \
+#     | sed 's|^\./||; s|_leftImg8bit.png$||' | sort) > data/cityscapes/train.txt
+# and the split lists:
 #   python tools/dataset_converters/make_splits.py data/cityscapes \
 #     --pool train.txt --sizes 1/8 1/4 --out-dir splits
 #   1/8: splits/seed0/labeled_1-8.txt / splits/seed0/weak_1-8.txt (372)
@@ -15,14 +18,17 @@
 # carries 'overlap_box' and 'flip'. The model's data_preprocessor must be
 #   dict(type='mmdet.MultiBranchDataPreprocessor',
 #        data_preprocessor=dict(type='SegDataPreProcessor', ...))
-_base_ = ['./cityscapes_boxes.py', './cac_views.py']
+_base_ = ['./cac_views.py']
+dataset_type = 'SemiCityscapesDataset'
+data_root = 'data/cityscapes'
+num_classes = 19
 labeled_split = 'splits/seed0/labeled_1-8.txt'
 unlabeled_split = 'splits/seed0/weak_1-8.txt'
 crop_size = (720, 720)
 img_scale = (2048, 1024)
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
+    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
     dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
          keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
@@ -47,27 +53,47 @@ unlabeled_pipeline = [
         view1={{_base_.view1_pipeline}},
         view2={{_base_.view2_pipeline}}),
 ]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
+    dict(type='PackWeakSegInputs'),
+]
 train_dataloader = dict(
     batch_size=16,
+    num_workers=4,
+    persistent_workers=True,
     sampler=dict(
-        _delete_=True,
         type='mmdet.MultiSourceSampler',
         batch_size=16,
         source_ratio=[1, 1]),
     dataset=dict(
-        _delete_=True,
         type='ConcatDataset',
         datasets=[
             dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
+                type=dataset_type,
+                data_root=data_root,
                 ann_file=labeled_split,
                 supervision='full',
                 pipeline=labeled_pipeline),
             dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
+                type=dataset_type,
+                data_root=data_root,
                 ann_file=unlabeled_split,
                 supervision='unlabeled',
                 pipeline=unlabeled_pipeline),
         ]))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+        supervision='full',
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator
