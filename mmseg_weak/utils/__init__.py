@@ -30,3 +30,9 @@ __all__ += [
 from .profiling import max_rss_mib, time_and_peak_memory  # noqa: E402
 
 __all__ += ['max_rss_mib', 'time_and_peak_memory']
+from .soft_maps import (PseudoLabelError, get_soft_map,  # noqa: E402
+                        labels_from_soft_map, set_soft_map)
+
+__all__ += [
+    'PseudoLabelError', 'get_soft_map', 'labels_from_soft_map', 'set_soft_map'
+]

@@ -1,4 +1,5 @@
 from .box_masks import BoxesToSegMap, RasterizeBoxMasks
+from .dense_crf_refine import DenseCRFRefine
 from .formatting import PackWeakSegInputs
 from .geometric import BoxAwareRandomCrop
 from .instance_boxes import LoadBoxesFromInstanceMap
@@ -9,7 +10,8 @@ from .pamr_transform import PAMRRefineMasks
 __all__ = [
     'BoxesToSegMap', 'RasterizeBoxMasks', 'PackWeakSegInputs',
     'BoxAwareRandomCrop', 'LoadBoxesFromInstanceMap', 'LoadBoxAnnotations',
-    'LoadImageLabels', 'LoadVerifiedAnnotations', 'PAMRRefineMasks'
+    'LoadImageLabels', 'LoadVerifiedAnnotations', 'PAMRRefineMasks',
+    'DenseCRFRefine'
 ]
 from .cam_loading import LoadCAMs  # noqa: E402
 from .cam_to_pseudo_mask import (AddCAMBackground, ArgmaxPseudoMask,  # noqa

@@ -1,6 +1,7 @@
 """Transforms that turn boxes into dense supervision."""
 from typing import Optional
 
+import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
@@ -66,6 +67,9 @@ class RasterizeBoxMasks(BaseTransform):
     Added Keys:
 
     - gt_box_masks (np.uint8, ``(num_classes, H, W)``)
+    - gt_box_masks_classes (np.int64, ``arange(num_classes)``: the class id
+      of each channel, so the masks are a soft map of the pseudo-label
+      contract that ``PAMRRefineMasks`` / ``DenseCRFRefine`` refine)
 
     Args:
         num_classes (int): Number of classes, background included.
@@ -81,12 +85,17 @@ class RasterizeBoxMasks(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         try:
-            results['gt_box_masks'] = boxes_to_masks(
-                results['gt_bboxes'], results['gt_bboxes_labels'],
-                self.num_classes, results['img'].shape[:2],
-                self.background_index)
+            masks = boxes_to_masks(results['gt_bboxes'],
+                                   results['gt_bboxes_labels'],
+                                   self.num_classes, results['img'].shape[:2],
+                                   self.background_index)
         except ValueError as e:
             raise ValueError(f"{results.get('img_path')}: {e}") from None
+        results['gt_box_masks'] = masks
+        # the pseudo-label contract (mmseg_weak.utils.soft_maps): channel c
+        # is class c, so PAMRRefineMasks / DenseCRFRefine can refine it
+        results['gt_box_masks_classes'] = np.arange(
+            self.num_classes, dtype=np.int64)
         return results
 
     def __repr__(self) -> str:

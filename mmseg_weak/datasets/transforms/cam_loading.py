@@ -15,6 +15,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from ...utils.pseudo_masks import CAM_FILE_SUFFIX, CAMFileError, load_cams
+from ...utils.soft_maps import set_soft_map
 
 __all__ = ['LoadCAMs']
 
@@ -41,7 +42,9 @@ class LoadCAMs(BaseTransform):
     Added Keys:
 
     - cams (np.float32, ``(K, H, W)``)
-    - cam_labels (np.int64, ``(K,)``, dataset class indices, increasing)
+    - cams_classes (np.int64, ``(K,)``, dataset class ids of the maps,
+      increasing: the pseudo-label contract of
+      :mod:`mmseg_weak.utils.soft_maps`)
     - cam_path (str)
 
     Args:
@@ -94,8 +97,7 @@ class LoadCAMs(BaseTransform):
             image_shape=shape,
             num_classes=self.num_classes,
             img_labels=labels)
-        results['cams'] = cams
-        results['cam_labels'] = keys
+        set_soft_map(results, 'cams', cams, keys)
         results['cam_path'] = path
         return results
 

@@ -27,36 +27,17 @@ from mmseg.registry import TRANSFORMS
 
 from ...utils.pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
                                    add_background, coefficient_of_variation,
-                                   cov_smooth, labels_from_scores,
-                                   normalize_cams, ppmg, run_crf)
+                                   cov_smooth, normalize_cams, ppmg, run_crf)
+from ...utils.soft_maps import (PseudoLabelError, describe, get_soft_map,
+                                labels_from_soft_map, rgb_image, set_seg_map,
+                                set_soft_map)
 
 __all__ = [
     'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',
     'ProportionalPseudoMask', 'ArgmaxPseudoMask'
 ]
 
-
-def _get(results: dict, key: str, transform: str) -> np.ndarray:
-    if key not in results:
-        raise KeyError(f"{results.get('img_path')}: {transform} needs "
-                       f'{key!r} (add LoadCAMs and the previous steps)')
-    return results[key]
-
-
-def _rgb_image(results: dict, to_rgb: bool, transform: str) -> np.ndarray:
-    img = np.asarray(_get(results, 'img', transform))
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    if to_rgb:
-        img = img[..., ::-1]
-    return np.ascontiguousarray(img)
-
-
-def _set_seg_map(results: dict, key: str, label: np.ndarray) -> None:
-    results[key] = label
-    fields = results.setdefault('seg_fields', [])
-    if key not in fields:
-        fields.append(key)
+_CAM_HINT = 'add LoadCAMs and the previous CAM steps'
 
 
 def _crf_cfg(base: dict, crf_cfg: Optional[dict],
@@ -67,6 +48,15 @@ def _crf_cfg(base: dict, crf_cfg: Optional[dict],
     return cfg
 
 
+def _check_normalised(results: dict, key: str, cams: np.ndarray,
+                      transform: str) -> None:
+    if cams.size and (cams.min() < 0 or cams.max() > 1):
+        raise PseudoLabelError(
+            f'{describe(results, transform)}: {key!r} holds values in '
+            f'[{cams.min():.3g}, {cams.max():.3g}], not normalised maps in '
+            '[0, 1]; add NormalizeCAMs before this step')
+
+
 @TRANSFORMS.register_module()
 class NormalizeCAMs(BaseTransform):
     """Min-max normalisation of every CAM (Eq. 1).
@@ -75,7 +65,8 @@ class NormalizeCAMs(BaseTransform):
 
     Required Keys:
 
-    - ``cam_key`` (``(K, H, W)`` float)
+    - ``cam_key`` (``(K, H, W)`` float, foreground classes) and
+      ``cam_key + '_classes'`` (their class ids)
 
     Modified Keys:
 
@@ -91,8 +82,10 @@ class NormalizeCAMs(BaseTransform):
         self.eps = eps
 
     def transform(self, results: dict) -> dict:
-        results[self.cam_key] = normalize_cams(
-            _get(results, self.cam_key, 'NormalizeCAMs'), self.eps)
+        cams, classes = get_soft_map(results, self.cam_key, 'NormalizeCAMs',
+                                     background=False, hint=_CAM_HINT)
+        set_soft_map(results, self.cam_key, normalize_cams(cams, self.eps),
+                     classes)
         return results
 
     def __repr__(self) -> str:
@@ -109,11 +102,12 @@ class AddCAMBackground(BaseTransform):
 
     Required Keys:
 
-    - ``cam_key`` (``(K, H, W)`` normalised CAMs)
+    - ``cam_key`` (``(K, H, W)`` normalised CAMs) and its ``_classes``
 
     Added Keys:
 
-    - ``out_key`` (np.float32, ``(K + 1, H, W)``, background first)
+    - ``out_key`` (np.float32, ``(K + 1, H, W)``, background first) and
+      ``out_key + '_classes'`` (``background_index`` then the CAM classes)
 
     Args:
         alpha (float): Background power. Defaults to 11.
@@ -122,22 +116,30 @@ class AddCAMBackground(BaseTransform):
         cam_key (str): Input key. Defaults to ``'cams'`` (``'cams_smoothed'``
             gives the "CRF & CVS" setting of Table 2).
         out_key (str): Output key. Defaults to ``'cam_scores'``.
+        background_index (int): Class id of the background. Defaults to 0.
     """
 
     def __init__(self,
                  alpha: float = 11.0,
                  background_score: Optional[float] = None,
                  cam_key: str = 'cams',
-                 out_key: str = 'cam_scores') -> None:
+                 out_key: str = 'cam_scores',
+                 background_index: int = 0) -> None:
+        self.background_index = background_index
         self.alpha = alpha
         self.background_score = background_score
         self.cam_key = cam_key
         self.out_key = out_key
 
     def transform(self, results: dict) -> dict:
-        results[self.out_key] = add_background(
-            _get(results, self.cam_key, 'AddCAMBackground'), self.alpha,
-            self.background_score)
+        cams, classes = get_soft_map(results, self.cam_key,
+                                     'AddCAMBackground', background=False,
+                                     background_index=self.background_index,
+                                     hint=_CAM_HINT)
+        _check_normalised(results, self.cam_key, cams, 'AddCAMBackground')
+        set_soft_map(results, self.out_key,
+                     add_background(cams, self.alpha, self.background_score),
+                     np.concatenate([[self.background_index], classes]))
         return results
 
     def __repr__(self) -> str:
@@ -155,11 +157,11 @@ class CoVSmoothCAMs(BaseTransform):
 
     Required Keys:
 
-    - ``cam_key`` (``(K, H, W)`` normalised CAMs)
+    - ``cam_key`` (``(K, H, W)`` normalised CAMs) and its ``_classes``
 
     Added Keys:
 
-    - ``out_key`` (np.float32, ``(K, H, W)``)
+    - ``out_key`` (np.float32, ``(K, H, W)``) and its ``_classes``
     - cam_cov (np.float32, ``(K,)``, unscaled coefficients of variation)
 
     Args:
@@ -181,11 +183,14 @@ class CoVSmoothCAMs(BaseTransform):
         self.out_key = out_key
 
     def transform(self, results: dict) -> dict:
-        cams = _get(results, self.cam_key, 'CoVSmoothCAMs')
+        cams, classes = get_soft_map(results, self.cam_key, 'CoVSmoothCAMs',
+                                     background=False, hint=_CAM_HINT)
+        _check_normalised(results, self.cam_key, cams, 'CoVSmoothCAMs')
         cov = coefficient_of_variation(cams, self.threshold)
         results['cam_cov'] = cov
-        results[self.out_key] = cov_smooth(cams, cov, self.scale,
-                                           self.threshold)
+        set_soft_map(results, self.out_key,
+                     cov_smooth(cams, cov, self.scale, self.threshold),
+                     classes)
         return results
 
     def __repr__(self) -> str:
@@ -209,9 +214,9 @@ class ProportionalPseudoMask(BaseTransform):
 
     - img (``(H, W, 3)``, BGR as loaded by ``LoadImageFromFile`` unless
       ``to_rgb=False``)
-    - cams (``(K, H, W)`` normalised CAMs)
-    - cam_labels (``(K,)`` class indices)
-    - ``smoothed_key`` (optional; absent: ``cams``, "PPMG without CVS")
+    - ``cam_key`` (``(K, H, W)`` normalised CAMs) and its ``_classes``
+    - ``smoothed_key`` and its ``_classes`` (optional; absent: the
+      unsmoothed maps, "PPMG without CVS")
 
     Added Keys:
 
@@ -228,6 +233,7 @@ class ProportionalPseudoMask(BaseTransform):
         crf_backend (str, optional): ``'torch'`` or ``'pydensecrf'``.
         to_rgb (bool): The image is BGR and is flipped to RGB for the CRF.
             Defaults to True.
+        cam_key (str): Key of the normalised CAMs. Defaults to ``'cams'``.
     """
 
     def __init__(self,
@@ -237,7 +243,9 @@ class ProportionalPseudoMask(BaseTransform):
                  seg_map_key: str = 'gt_seg_map',
                  crf_cfg: Optional[dict] = None,
                  crf_backend: Optional[str] = None,
-                 to_rgb: bool = True) -> None:
+                 to_rgb: bool = True,
+                 cam_key: str = 'cams') -> None:
+        self.cam_key = cam_key
         self.alpha = alpha
         self.fg_threshold = fg_threshold
         self.smoothed_key = smoothed_key
@@ -247,12 +255,27 @@ class ProportionalPseudoMask(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         name = 'ProportionalPseudoMask'
-        cams = _get(results, 'cams', name)
-        keys = _get(results, 'cam_labels', name)
-        image = _rgb_image(results, self.to_rgb, name)
-        label = ppmg(cams, keys, image, results.get(self.smoothed_key),
-                     self.alpha, self.fg_threshold, self.crf_cfg)
-        _set_seg_map(results, self.seg_map_key, label)
+        cams, keys = get_soft_map(results, self.cam_key, name,
+                                  background=False, hint=_CAM_HINT)
+        _check_normalised(results, self.cam_key, cams, name)
+        smoothed = None
+        if self.smoothed_key in results:
+            smoothed, smoothed_keys = get_soft_map(results, self.smoothed_key,
+                                                   name, background=False)
+            if not np.array_equal(smoothed_keys, keys):
+                raise PseudoLabelError(
+                    f'{describe(results, name)}: {self.smoothed_key!r} '
+                    f'(classes {smoothed_keys.tolist()}) and '
+                    f'{self.cam_key!r} (classes {keys.tolist()}) differ')
+        image = rgb_image(results, self.to_rgb, name)
+        if image.shape[:2] != cams.shape[1:]:
+            raise PseudoLabelError(
+                f'{describe(results, name)}: image size {image.shape[1]}x'
+                f'{image.shape[0]} differs from the CAM size '
+                f'{cams.shape[2]}x{cams.shape[1]}')
+        label = ppmg(cams, keys, image, smoothed, self.alpha,
+                     self.fg_threshold, self.crf_cfg)
+        set_seg_map(results, self.seg_map_key, label)
         return results
 
     def __repr__(self) -> str:
@@ -267,13 +290,16 @@ class ArgmaxPseudoMask(BaseTransform):
     """The classic pseudo-mask (Eq. 4): ``argmax`` over the background and
     class scores, after a dense CRF on the image (or without).
 
-    Ties go to the background, then to the lower class index.
+    Works on any soft map of the pseudo-label contract
+    (:mod:`mmseg_weak.utils.soft_maps`): each pixel gets the class id of its
+    best channel. Ties go to the first channel (the background, then the
+    lower class id).
 
     Required Keys:
 
-    - ``score_key`` (``(K + 1, H, W)``, background first; from
-      ``AddCAMBackground``)
-    - cam_labels (``(K,)`` class indices)
+    - ``score_key`` (``(C, H, W)`` scores, e.g. background + CAMs from
+      ``AddCAMBackground``, PAMR / CRF output, predicted probabilities) and
+      ``score_key + '_classes'`` (the channels' class ids)
     - img (when ``use_crf``; BGR unless ``to_rgb=False``)
 
     Added Keys:
@@ -288,6 +314,11 @@ class ArgmaxPseudoMask(BaseTransform):
         crf_backend (str, optional): ``'torch'`` or ``'pydensecrf'``.
         to_rgb (bool): The image is BGR and is flipped to RGB for the CRF.
             Defaults to True.
+        require_background (bool): The scores must have a background
+            channel (catches an argmax over the bare CAMs). False for
+            datasets without a background class (e.g. Cityscapes).
+            Defaults to True.
+        background_index (int): Class id of the background. Defaults to 0.
     """
 
     def __init__(self,
@@ -296,7 +327,11 @@ class ArgmaxPseudoMask(BaseTransform):
                  seg_map_key: str = 'gt_seg_map',
                  crf_cfg: Optional[dict] = None,
                  crf_backend: Optional[str] = None,
-                 to_rgb: bool = True) -> None:
+                 to_rgb: bool = True,
+                 require_background: bool = True,
+                 background_index: int = 0) -> None:
+        self.require_background = require_background
+        self.background_index = background_index
         self.use_crf = use_crf
         self.score_key = score_key
         self.seg_map_key = seg_map_key
@@ -305,18 +340,21 @@ class ArgmaxPseudoMask(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         name = 'ArgmaxPseudoMask'
-        scores = np.asarray(_get(results, self.score_key, name))
-        keys = _get(results, 'cam_labels', name)
-        if self.use_crf and len(keys):
-            image = _rgb_image(results, self.to_rgb, name)
+        scores, classes = get_soft_map(
+            results, self.score_key, name,
+            background=True if self.require_background else None,
+            background_index=self.background_index,
+            hint='e.g. AddCAMBackground after the CAM steps')
+        if self.use_crf and len(classes) > 1:
+            image = rgb_image(results, self.to_rgb, name)
             if image.shape[:2] != scores.shape[1:]:
-                raise ValueError(
-                    f"{results.get('img_path')}: image size "
+                raise PseudoLabelError(
+                    f'{describe(results, name)}: image size '
                     f'{image.shape[1]}x{image.shape[0]} differs from the '
                     f'score size {scores.shape[2]}x{scores.shape[1]}')
             scores = run_crf(scores, image, **self.crf_cfg)
-        _set_seg_map(results, self.seg_map_key,
-                     labels_from_scores(scores, keys))
+        set_seg_map(results, self.seg_map_key,
+                    labels_from_soft_map(scores, classes))
         return results
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from mmseg.registry import TRANSFORMS
 
 import mmseg_weak  # noqa: F401
 from mmseg_weak.datasets.voc_annotation import parse_voc_xml
+from mmseg_weak.utils.soft_maps import PseudoLabelError
 from mmseg_weak.utils.pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
                                            CAMFileError, pseudo_mask_from_cams,
                                            save_cams)
@@ -56,19 +57,24 @@ def test_registered(name):
 
 
 def test_normalize_and_background_steps():
-    results = dict(cams=np.array([[[2., 4.], [6., 10.]]]))
+    results = dict(cams=np.array([[[2., 4.], [6., 10.]]]),
+                   cams_classes=np.array([7]))
     results = TRANSFORMS.build(dict(type='NormalizeCAMs', eps=0))(results)
+    assert results['cams_classes'].tolist() == [7]
     np.testing.assert_allclose(results['cams'][0], [[0, .25], [.5, 1]])
     results = TRANSFORMS.build(dict(type='AddCAMBackground', alpha=2))(
         results)
     np.testing.assert_allclose(results['cam_scores'][0],
                                [[1, .5625], [.25, 0]])
     np.testing.assert_allclose(results['cam_scores'][1], results['cams'][0])
+    assert results['cam_scores_classes'].tolist() == [0, 7]
 
 
 def test_cov_smooth_step_keeps_unsmoothed():
     cams = np.array([[[0.0, 0.04], [0.2, 0.6]]], np.float32)
-    results = TRANSFORMS.build(dict(type='CoVSmoothCAMs'))(dict(cams=cams))
+    results = TRANSFORMS.build(dict(type='CoVSmoothCAMs'))(
+        dict(cams=cams, cams_classes=np.array([3])))
+    assert results['cams_smoothed_classes'].tolist() == [3]
     np.testing.assert_allclose(results['cam_cov'], [0.5], rtol=1e-6)
     np.testing.assert_allclose(results['cams_smoothed'][0],
                                [[0, 0], [0.2**0.85, 0.6**0.85]], rtol=1e-6)
@@ -79,7 +85,7 @@ def test_argmax_step_without_crf_ties_to_background():
     results = dict(
         cam_scores=np.array([[[0.5, 0.5, 0.1]], [[0.5, 0.2, 0.3]],
                              [[0.1, 0.6, 0.3]]]),
-        cam_labels=np.array([2, 5]))
+        cam_scores_classes=np.array([0, 2, 5]))
     results = TRANSFORMS.build(dict(type='ArgmaxPseudoMask',
                                     use_crf=False))(results)
     assert results['gt_seg_map'].tolist() == [[0, 5, 2]]
@@ -94,7 +100,8 @@ def test_ppmg_step_hand_checked():
         cams=np.array([[[0.45, 0.8, 0.2]], [[0.3, 0.6, 0.55]]], np.float32),
         cams_smoothed=np.array([[[0.6, 0.9, 0.2]], [[0.3, 0.7, 0.6]]],
                                np.float32),
-        cam_labels=np.array([1, 2]))
+        cams_classes=np.array([1, 2]),
+        cams_smoothed_classes=np.array([1, 2]))
     t = TRANSFORMS.build(
         dict(type='ProportionalPseudoMask', alpha=1, crf_cfg=dict(num_iter=0)))
     assert t(dict(results))['gt_seg_map'].tolist() == [[1, 1, 2]]
@@ -124,7 +131,7 @@ def test_pipeline_equals_shared_functions(voc_root, cam_dir):
         dict(type='ArgmaxPseudoMask', crf_backend='pydensecrf'),
     ])
     out = ppmg_pipe(dict(info))
-    cams, keys = out['cams'], out['cam_labels']
+    cams, keys = out['cams'], out['cams_classes']
     assert keys.tolist() == [2, 3, 5]
     image = cv2.cvtColor(out['img'], cv2.COLOR_BGR2RGB)
     raw = np.load(osp.join(cam_dir, img_id + '.npz'))['cam']
@@ -208,10 +215,11 @@ def test_load_cams_errors(voc_root, tmp_path, case, match):
 
 
 def test_missing_inputs_are_named():
-    with pytest.raises(KeyError, match='LoadCAMs'):
+    with pytest.raises(PseudoLabelError, match='a.jpg: NormalizeCAMs.*'
+                       'add LoadCAMs'):
         TRANSFORMS.build(dict(type='NormalizeCAMs'))(dict(img_path='a.jpg'))
     t = TRANSFORMS.build(dict(type='ProportionalPseudoMask'))
-    with pytest.raises(ValueError, match='differs from the CAM size'):
+    with pytest.raises(PseudoLabelError, match='differs from the CAM size'):
         t(dict(img=np.zeros((4, 4, 3), np.uint8),
                cams=np.zeros((1, 3, 4), np.float32),
-               cam_labels=np.array([1])))
+               cams_classes=np.array([1])))

@@ -16,6 +16,7 @@ def _results():
     fg = np.tile(x, (8, 1))  # blurred mask at half resolution
     soft = np.stack([1 - fg, fg, np.zeros_like(fg)])
     return dict(img=img, soft_mask=soft,
+                soft_mask_classes=np.array([0, 1, 2]),
                 gt_img_labels=np.array([1, 1, 0], np.float32))
 
 
