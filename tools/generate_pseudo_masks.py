@@ -4,7 +4,19 @@ classic argmax baselines) and optionally score them against ground truth.
 Li et al., *Pseudo-mask Matters in Weakly-supervised Semantic Segmentation*,
 ICCV 2021, Sec. 3.1-3.3, Alg. 1 (https://arxiv.org/abs/2108.12995).
 
-Inputs (no config needed):
+Every image runs through a pipeline of the registered pseudo-label
+transforms (``LoadCAMs``, ``NormalizeCAMs``, ``CoVSmoothCAMs``,
+``AddCAMBackground``, ``ProportionalPseudoMask``, ``ArgmaxPseudoMask``,
+``PAMRRefineMasks``, ``DenseCRFRefine``; the contract is in
+:mod:`mmseg_weak.utils.soft_maps`) that must end with ``gt_seg_map`` at the
+image size: either a ``--method`` preset (built from the flags, see
+:func:`preset_pipeline`; ``--print-pipeline`` shows it) or any chain in a
+config file, ``--pipeline cfg.py`` with ``pipeline = [...]`` (the same chain
+the cyclic hook's ``post_pipeline`` or a training pipeline can use). The
+pipeline starts from ``img_path``, ``img_id`` and, with ``--ann-dir``,
+``gt_img_labels`` (multi-hot over ``--classes``, from the XML).
+
+Inputs:
 
 - ``--img-dir``: ``<img_id><img-suffix>`` RGB images (VOC ``JPEGImages``);
 - ``--cam-dir``: ``<img_id>.npz`` CAM files, each with ``keys`` = ``(K,)``
@@ -29,32 +41,40 @@ Example (PPMG, alpha 11, s 0.3, t 0.05, 8 processes)::
         --cam-dir work_dirs/cams --out-dir work_dirs/ppmg \\
         --ids data/VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt \\
         --gt-dir data/VOCdevkit/VOC2012/SegmentationClass --nproc 8
+
+CAMs -> PAMR -> dense CRF (a pipeline file)::
+
+    python tools/generate_pseudo_masks.py \
+        --pipeline configs/recipes/pseudo_masks/cam_pamr_crf.py \
+        --img-dir ... --cam-dir work_dirs/cams --out-dir work_dirs/pamr_crf
 """
 import argparse
 import json
 import os
 import os.path as osp
 import sys
-import tempfile
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
-import mmcv
 import numpy as np
 import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 from mmengine.utils import track_parallel_progress, track_progress
 from mmseg.datasets import PascalVOCDataset
 from mmseg.evaluation.metrics import IoUMetric
-from PIL import Image
+from mmseg.utils import get_palette
 
-from mmseg_weak.datasets.synthetic_voc import VOC_PALETTE
+import mmseg_weak  # noqa: F401 (registers the transforms)
 from mmseg_weak.datasets.voc_annotation import (AnnotationError,
                                                 image_labels_from_instances,
                                                 parse_voc_xml, read_split)
-from mmseg_weak.utils.pseudo_masks import (CAM_FILE_SUFFIX, CAMFileError,
-                                           load_cams, pseudo_mask_from_cams)
+from mmseg_weak.utils.label_png import read_label_png, write_label_png
+from mmseg_weak.utils.pseudo_masks import CAM_FILE_SUFFIX, CAMFileError
+from mmseg_weak.utils.soft_maps import PseudoLabelError
 
 VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
-_FLAT_PALETTE = [v for rgb in VOC_PALETTE for v in rgb]
+_PALETTE = get_palette('voc')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -62,12 +82,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--img-dir', required=True, help='image folder')
-    parser.add_argument('--cam-dir', required=True, help='CAM folder')
+    parser.add_argument(
+        '--cam-dir', help='CAM folder (required by the --method presets; '
+        "with --pipeline it sets the pipeline's LoadCAMs cam_dir)")
     parser.add_argument('--out-dir', required=True, help='pseudo-mask folder')
     parser.add_argument('--ids', help='split list (default: all CAM files)')
     parser.add_argument(
         '--method', default='ppmg', choices=['ppmg', 'argmax-crf', 'argmax'],
-        help='ppmg: Alg. 1; argmax-crf: Eq. 1-4; argmax: no CRF')
+        help='preset pipeline: ppmg: Alg. 1; argmax-crf: Eq. 1-4; argmax: '
+        'no CRF (the flags below set its steps)')
+    parser.add_argument(
+        '--pipeline', help='a config file whose `pipeline` list of '
+        'transforms makes gt_seg_map from the image (instead of --method); '
+        'e.g. configs/recipes/pseudo_masks/cam_pamr_crf.py')
+    parser.add_argument('--print-pipeline', action='store_true',
+                        help='print the pipeline that runs')
     parser.add_argument('--alpha', type=float, default=11.0,
                         help='background power of Eq. 2')
     parser.add_argument(
@@ -130,33 +159,6 @@ def read_ids(args: argparse.Namespace) -> List[str]:
     return ids
 
 
-def write_png_atomic(path: str, label: np.ndarray) -> None:
-    """Write a palette PNG via a temporary file and ``os.replace``."""
-    png = Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8),
-                          mode='L')
-    png.putpalette(_FLAT_PALETTE)
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), suffix='.tmp.png')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            png.save(f, format='PNG')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def read_label_png(path: str, what: str) -> np.ndarray:
-    """A label PNG as an ``(H, W)`` uint8 index array."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: {what} not found')
-    label = np.asarray(Image.open(path))
-    if label.ndim != 2:
-        raise ValueError(f'{path}: {what} must be a single-channel (index / '
-                         f'palette) PNG, got shape {label.shape}')
-    return label
-
-
 def _xml_labels(args: argparse.Namespace, img_id: str) -> List[int]:
     ann = parse_voc_xml(
         osp.join(args.ann_dir, img_id + '.xml'), args.classes)
@@ -167,48 +169,96 @@ def _xml_labels(args: argparse.Namespace, img_id: str) -> List[int]:
     ]
 
 
-def process_one(img_id: str, args: argparse.Namespace) -> Optional[Dict]:
-    """Make (or reuse) the pseudo-mask of one image; its IoU areas when
-    ``--gt-dir`` is given."""
+def preset_pipeline(args: argparse.Namespace) -> List[dict]:
+    """The ``--method`` presets as pipelines of the registered transforms.
+
+    ``ppmg``: LoadCAMs -> NormalizeCAMs -> CoVSmoothCAMs ->
+    ProportionalPseudoMask (Alg. 1); ``argmax-crf`` / ``argmax``:
+    LoadCAMs -> NormalizeCAMs [-> CoVSmoothCAMs] -> AddCAMBackground ->
+    ArgmaxPseudoMask (Eq. 1-4, with / without the CRF). Each flag sets the
+    argument of its step; the CRF defaults are those of the steps
+    (``PPMG_CRF_CFG`` / ``BASELINE_CRF_CFG``).
+    """
+    crf_cfg = dict(num_iter=args.crf_iters)
+    if args.crf_gaussian_compat is not None:
+        crf_cfg['gaussian_compat'] = args.crf_gaussian_compat
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadCAMs', cam_dir=args.cam_dir, suffix=args.cam_suffix,
+             num_classes=len(args.classes), allow_pickle=args.allow_pickle)
+    ]
+    if not args.no_normalize:
+        pipeline.append(dict(type='NormalizeCAMs'))
+    cov_scale = args.cov_scale
+    if cov_scale is None:
+        cov_scale = 0.3 if args.method == 'ppmg' else 0.0
+    smooth = dict(type='CoVSmoothCAMs', scale=cov_scale,
+                  threshold=args.threshold)
+    if args.method == 'ppmg':
+        return pipeline + [
+            smooth,
+            dict(type='ProportionalPseudoMask', alpha=args.alpha,
+                 fg_threshold=args.fg_threshold, crf_cfg=crf_cfg,
+                 crf_backend=args.crf_backend)
+        ]
+    cam_key = 'cams'
+    if cov_scale > 0:  # the "CRF & CVS" row of Table 2
+        pipeline.append(smooth)
+        cam_key = 'cams_smoothed'
+    return pipeline + [
+        dict(type='AddCAMBackground', alpha=args.alpha,
+             background_score=args.background_score, cam_key=cam_key),
+        dict(type='ArgmaxPseudoMask', use_crf=args.method == 'argmax-crf',
+             crf_cfg=crf_cfg, crf_backend=args.crf_backend)
+    ]
+
+
+def load_pipeline(args: argparse.Namespace) -> List[dict]:
+    """The pipeline of ``--pipeline`` (its ``pipeline`` variable; the
+    ``cam_dir`` of its ``LoadCAMs`` steps set by ``--cam-dir`` when given),
+    or the ``--method`` preset."""
+    if not args.pipeline:
+        return preset_pipeline(args)
+    if not osp.isfile(args.pipeline):
+        raise FileNotFoundError(f'{args.pipeline}: pipeline config not found')
+    cfg = Config.fromfile(args.pipeline)
+    if not isinstance(cfg.get('pipeline'), (list, tuple)):
+        raise ValueError(f'{args.pipeline}: no `pipeline = [...]` list of '
+                         'transforms')
+    pipeline = [dict(step) for step in cfg.pipeline]
+    for step in pipeline:
+        if step.get('type') == 'LoadCAMs' and args.cam_dir:
+            step['cam_dir'] = args.cam_dir
+    return pipeline
+
+
+def process_one(img_id: str, args: argparse.Namespace,
+                pipeline: Callable) -> Optional[Dict]:
+    """Make (or reuse) the pseudo-mask of one image with ``pipeline``; its
+    IoU areas when ``--gt-dir`` is given."""
     out_path = osp.join(args.out_dir, img_id + '.png')
     img_path = osp.join(args.img_dir, img_id + args.img_suffix)
     if args.overwrite or not osp.isfile(out_path):
         if not osp.isfile(img_path):
             raise FileNotFoundError(f'{img_path}: image of {img_id} not found')
-        image = mmcv.imread(img_path, channel_order='rgb')
-        if image is None:
-            raise ValueError(f'{img_path}: unreadable image')
-        labels = _xml_labels(args, img_id) if args.ann_dir else None
-        cams, keys = load_cams(
-            osp.join(args.cam_dir, img_id + args.cam_suffix),
-            allow_pickle=args.allow_pickle,
-            image_shape=image.shape[:2],
-            num_classes=len(args.classes),
-            img_labels=labels)
-        crf_cfg = dict(
-            num_iter=args.crf_iters,
-            gaussian_compat=args.crf_gaussian_compat
-            or (10.0 if args.method == 'ppmg' else 3.0),
-            backend=args.crf_backend)
-        crf_cfg = dict(
-            gaussian_sxy=3.0,
-            bilateral_sxy=80.0,
-            bilateral_srgb=13.0,
-            bilateral_compat=10.0,
-            **crf_cfg)
-        label = pseudo_mask_from_cams(
-            cams,
-            keys,
-            image,
-            method=args.method,
-            alpha=args.alpha,
-            cov_scale=args.cov_scale,
-            threshold=args.threshold,
-            fg_threshold=args.fg_threshold,
-            background_score=args.background_score,
-            normalize=not args.no_normalize,
-            crf_cfg=crf_cfg)
-        write_png_atomic(out_path, label)
+        results = dict(img_path=img_path, img_id=img_id, seg_fields=[])
+        if args.ann_dir:
+            labels = np.zeros(len(args.classes), np.float32)
+            labels[[0] + _xml_labels(args, img_id)] = 1
+            results['gt_img_labels'] = labels
+        results = pipeline(results)
+        label = results.get('gt_seg_map')
+        if label is None:
+            raise ValueError(f'{img_path}: the pipeline wrote no gt_seg_map '
+                             '(end it with a step that makes the hard map, '
+                             'e.g. ArgmaxPseudoMask)')
+        if label.shape != tuple(results['ori_shape'][:2]):
+            raise ValueError(
+                f'{img_path}: the pseudo-mask is {label.shape[1]}x'
+                f'{label.shape[0]}, the image {results["ori_shape"][1]}x'
+                f'{results["ori_shape"][0]} (no resizing steps in a '
+                'pseudo-mask pipeline)')
+        write_label_png(out_path, label, _PALETTE)
     else:
         label = read_label_png(out_path, 'pseudo-mask')
     if not args.gt_dir:
@@ -231,13 +281,22 @@ def process_one(img_id: str, args: argparse.Namespace) -> Optional[Dict]:
 
 
 class _Worker:
-    """Picklable ``process_one`` bound to the arguments."""
+    """Picklable ``process_one`` bound to the arguments; each process builds
+    the pipeline once."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.pipeline_cfg = load_pipeline(args)
+        self._pipeline = None
+
+    def __getstate__(self) -> dict:
+        return dict(self.__dict__, _pipeline=None)
 
     def __call__(self, img_id: str) -> Optional[Dict]:
-        return process_one(img_id, self.args)
+        if self._pipeline is None:
+            init_default_scope('mmseg')
+            self._pipeline = Compose(self.pipeline_cfg)
+        return process_one(img_id, self.args, self._pipeline)
 
 
 def _init_worker(threads: int) -> None:
@@ -281,6 +340,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
     args = parse_args(argv)
     if len(args.classes) > 256:
         raise ValueError('at most 256 classes fit in a PNG label map')
+    if not args.pipeline and not args.cam_dir:
+        raise ValueError('--cam-dir is required with the --method presets')
+    if not args.ids and not args.cam_dir:
+        raise ValueError('--ids is required when there is no --cam-dir')
     for name, folder in (('--img-dir', args.img_dir),
                          ('--cam-dir', args.cam_dir),
                          ('--gt-dir', args.gt_dir),
@@ -290,6 +353,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
     ids = read_ids(args)
     os.makedirs(args.out_dir, exist_ok=True)
     worker = _Worker(args)
+    if args.print_pipeline:
+        print('pipeline:\n' + '\n'.join(f'  {step}'
+                                         for step in worker.pipeline_cfg))
     if args.nproc > 1:
         areas = track_parallel_progress(
             worker,
@@ -310,7 +376,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
         return None
     report = miou_report(areas, args.classes)
     report.update(
-        method=args.method,
+        method=args.pipeline or args.method,
+        pipeline=worker.pipeline_cfg,
         alpha=args.alpha,
         cov_scale=args.cov_scale,
         threshold=args.threshold,
@@ -320,7 +387,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(report, f, indent=2)
-    print(format_report(report, f'pseudo-masks ({args.method}) vs '
+    print(format_report(report, f'pseudo-masks ({report["method"]}) vs '
                         f'{args.gt_dir}'))
     print(f'report written to {path}')
     return report

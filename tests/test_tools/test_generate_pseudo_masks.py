@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from mmseg_weak.datasets.voc_annotation import parse_voc_xml
+from mmseg_weak.utils.label_png import write_label_png
 from mmseg_weak.utils.pseudo_masks import CAMFileError, save_cams
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -143,7 +144,7 @@ def test_resume_skips_finished_and_redoes_missing(voc_root, cams, tmp_path):
     first = _read_dir(str(tmp_path))
     os.remove(tmp_path / f'{ids[0]}.png')
     marker = np.full(first[ids[1] + '.png'].shape, 3, np.uint8)
-    gpm.write_png_atomic(str(tmp_path / f'{ids[1]}.png'), marker)
+    write_label_png(str(tmp_path / f'{ids[1]}.png'), marker)
     gpm.main(argv)
     second = _read_dir(str(tmp_path))
     np.testing.assert_array_equal(second[ids[0] + '.png'],
@@ -162,7 +163,7 @@ def test_interrupted_write_leaves_no_png(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Image.Image, 'save', broken_save)
     with pytest.raises(KeyboardInterrupt):
-        gpm.write_png_atomic(str(tmp_path / 'a.png'),
+        write_label_png(str(tmp_path / 'a.png'),
                              np.zeros((2, 2), np.uint8))
     assert os.listdir(tmp_path) == []
 
@@ -313,3 +314,69 @@ def test_generate_cams_then_pseudo_masks(voc_root, cam_model, tmp_path):
         osp.join(voc_root, 'SegmentationClassAug'), '--crf-iters', '2'
     ])
     assert report['num_images'] == 4 and 0 <= report['mIoU'] <= 100
+
+
+# ------------------------------------------- pipelines (the --method presets)
+@pytest.mark.parametrize('method,extra', [
+    ('ppmg', []),
+    ('ppmg', ['--cov-scale', '0']),
+    ('argmax-crf', []),
+    ('argmax-crf', ['--cov-scale', '0.3', '--alpha', '4']),
+    ('argmax', ['--background-score', '0.2']),
+])
+def test_presets_equal_the_shared_functions(voc_root, cams, tmp_path, method,
+                                            extra):
+    """The presets run the registered transforms and give the output of
+    ``pseudo_mask_from_cams`` (the library function they replaced)."""
+    from mmseg_weak.utils.pseudo_masks import load_cams, pseudo_mask_from_cams
+    argv = _argv(voc_root, cams, tmp_path, '--method', method, '--crf-iters',
+                 '3', *extra)
+    ids = _ids(voc_root)[:3]
+    split = tmp_path / 'ids.txt'
+    split.write_text('\n'.join(ids))
+    argv[argv.index('--ids') + 1] = str(split)
+    gpm.main(argv)
+    args = gpm.parse_args(argv)
+    types = [step['type'] for step in gpm.preset_pipeline(args)]
+    assert types[:3] == ['LoadImageFromFile', 'LoadCAMs', 'NormalizeCAMs']
+    crf = dict(num_iter=3, gaussian_sxy=3.0,
+               gaussian_compat=10.0 if method == 'ppmg' else 3.0,
+               bilateral_sxy=80.0, bilateral_srgb=13.0, bilateral_compat=10.0)
+    for img_id in ids:
+        image = cv2.imread(osp.join(voc_root, 'JPEGImages', img_id + '.jpg'))
+        raw, keys = load_cams(osp.join(cams, img_id + '.npz'))
+        expected = pseudo_mask_from_cams(
+            raw, keys, image[..., ::-1], method, alpha=args.alpha,
+            cov_scale=args.cov_scale, background_score=args.background_score,
+            crf_cfg=crf)
+        got = np.array(Image.open(tmp_path / f'{img_id}.png'))
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_pipeline_file_cam_pamr_crf(voc_root, cams, tmp_path):
+    """A pipeline file mixing the papers' steps (CAM background -> PAMR ->
+    dense CRF -> argmax): every mask holds only the image's labelled classes
+    and the background, and the masks are good on blurred GT CAMs."""
+    argv = _argv(voc_root, cams, tmp_path / 'out', '--pipeline',
+                 osp.join(ROOT, 'configs/recipes/pseudo_masks/'
+                          'cam_pamr_crf.py'), '--gt-dir',
+                 osp.join(voc_root, 'SegmentationClassAug'), '--ann-dir',
+                 osp.join(voc_root, 'Annotations'), '--print-pipeline')
+    report = gpm.main(argv)
+    for img_id in _ids(voc_root):
+        mask = np.array(Image.open(tmp_path / 'out' / f'{img_id}.png'))
+        assert set(np.unique(mask)) <= {0, *_xml_classes(voc_root, img_id)}
+    assert report['mIoU'] > 50
+    assert [s['type'] for s in report['pipeline']][-3:] == [
+        'PAMRRefineMasks', 'DenseCRFRefine', 'ArgmaxPseudoMask'
+    ]
+    assert report['pipeline'][1]['cam_dir'] == cams
+
+
+def test_pipeline_without_seg_map_is_an_error(voc_root, cams, tmp_path):
+    cfg = tmp_path / 'p.py'
+    cfg.write_text("pipeline = [dict(type='LoadImageFromFile'),\n"
+                   "            dict(type='LoadCAMs', cam_dir='x')]\n")
+    argv = _argv(voc_root, cams, tmp_path / 'out', '--pipeline', str(cfg))
+    with pytest.raises(ValueError, match='the pipeline wrote no gt_seg_map'):
+        gpm.main(argv)
