@@ -42,7 +42,8 @@ def test_mmdet_components_reachable_by_scope():
         'StochasticGateASPPHead', 'CAMHead', 'SingleStageWSSS',
         'PixelAdaptiveMaskRefinement', 'StochasticGate',
         'MultiLabelSoftMarginLoss', 'BalancedCrossEntropyLoss', 'DenseCRF',
-        'PUSLoss', 'DirectionalContrastiveLoss', 'Projector'
+        'PUSLoss', 'DirectionalContrastiveLoss', 'Projector',
+        'SoftCrossEntropyLoss'
     ]),
     ('HOOKS', [
         'SelfCorrectionAlphaHook', 'SegLossWarmupHook', 'CyclicPseudoMaskHook'

@@ -32,9 +32,13 @@ class ConvSelfCorrectionHead(SelfCorrectionHead):
     Args:
         primary (dict): Config of the primary decode head.
         correction_channels (int): Width of the hidden layer. Defaults to 128.
-        loss_correction (dict): Loss of the last term of Eq. 6.
+        loss_correction (dict): Loss of the last term of Eq. 6, logged under
+            its ``loss_name``. Defaults to MMSeg's ``CrossEntropyLoss`` named
+            ``loss_correction``.
         detach_primary (bool): Detach ``l`` at the input of ``f``.
         loss_weak_weight (float): Weight of the box-only term.
+        **kwargs: Other :class:`SelfCorrectionHead` arguments (``loss_weak``,
+            the box-only loss config; ``init_cfg``).
     """
 
     ancillary_supervisions = (FULL, BOX)
@@ -87,14 +91,16 @@ class ConvSelfCorrectionHead(SelfCorrectionHead):
         # on an empty selection this is a zero loss that still keeps f in
         # the graph (DDP needs every parameter used)
         corr = self.correction_logits(seg_logits[full], anc)
+        name = self.loss_correction.loss_name
         if full:
             corr = resize(corr, size=self._label_size(batch_data_samples),
                           mode='bilinear', align_corners=self.align_corners)
             labels = torch.stack([
                 batch_data_samples[i].gt_sem_seg.data for i in full
             ]).squeeze(1)
-            losses['loss_correction'] = self.loss_correction(
+            value = self.loss_correction(
                 corr, labels, ignore_index=self.ignore_index)
         else:
-            losses['loss_correction'] = corr.sum() * 0
+            value = corr.sum() * 0
+        losses[name] = losses[name] + value if name in losses else value
         return losses

@@ -29,6 +29,8 @@ class LinearSelfCorrectionHead(SelfCorrectionHead):
         primary (dict): Config of the primary decode head.
         alpha (float): Initial α. Defaults to 30.
         loss_weak_weight (float): Weight of the box-only term.
+        **kwargs: Other :class:`SelfCorrectionHead` arguments (``loss_weak``,
+            the box-only loss config; ``init_cfg``).
     """
 
     def __init__(self, primary: dict, alpha: float = 30.0,

@@ -15,6 +15,8 @@ class NoSelfCorrectionHead(SelfCorrectionHead):
     Args:
         primary (dict): Config of the primary decode head.
         loss_weak_weight (float): Weight of the box-only term.
+        loss_weak (dict): Config of the box-only loss (default: the soft
+            cross-entropy, logged as ``loss_weak``).
     """
 
     def weak_target(self, seg_logits: Tensor,

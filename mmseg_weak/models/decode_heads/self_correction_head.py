@@ -3,28 +3,31 @@
 from typing import Dict, List, Optional, Sequence
 
 import torch
-import torch.nn.functional as F
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
-from torch import Tensor
+from torch import Tensor, nn
 
 from ...utils.supervision import BOX, FULL, indices_with_supervision
+from ..losses.soft_cross_entropy_loss import \
+    soft_cross_entropy as _soft_cross_entropy
 
 
 def soft_cross_entropy(logits: Tensor, target: Tensor,
                        valid: Tensor) -> Tensor:
     """Mean over valid pixels of ``-sum_c target_c log softmax(logits)_c``.
 
+    Kept for the public API (exported by ``mmseg_weak.models.decode_heads``);
+    the heads use :class:`~mmseg_weak.models.losses.SoftCrossEntropyLoss`,
+    of which this is the ``'mean'`` with ``valid`` as the weight.
+
     Args:
         logits (Tensor): ``(B, C, H, W)`` logits.
         target (Tensor): ``(B, C, H, W)`` probabilities (no gradient taken).
         valid (Tensor): ``(B, H, W)`` bool mask of pixels that count.
     """
-    per_pixel = -(target.detach() * F.log_softmax(logits, dim=1)).sum(dim=1)
-    valid = valid.to(per_pixel.dtype)
-    return (per_pixel * valid).sum() / valid.sum().clamp(min=1)
+    return _soft_cross_entropy(logits, target, weight=valid)
 
 
 def valid_pixel_mask(data_samples: SampleList, shape: Sequence[int],
@@ -46,18 +49,32 @@ class SelfCorrectionHead(BaseDecodeHead):
 
     - ``'full'`` samples: the primary head's own loss (hard cross-entropy,
       Eq. 2/5/6 first term), on those samples only;
-    - ``'box'`` samples: soft cross-entropy to ``q`` (no gradient through
-      ``q``), averaged over their un-padded pixels, times
-      ``loss_weak_weight`` (Eq. 2/5/6 second term), logged as ``loss_weak``.
+    - ``'box'`` samples: ``loss_weak`` (by default the soft cross-entropy
+      :class:`~mmseg_weak.models.losses.SoftCrossEntropyLoss`) to ``q`` (no
+      gradient through ``q``), with the un-padded-pixel mask as its
+      ``weight`` (the soft cross-entropy averages over those pixels), times
+      ``loss_weak_weight`` (Eq. 2/5/6 second term), logged under the loss's
+      ``loss_name`` (``loss_weak`` by default).
 
     ``q`` is formed at the head's logit resolution and, like the logits,
     bilinearly upsampled to the label size (as MMSeg does for its losses).
     At test time the head is the primary head: the checkpoint evaluates with
     ``tools/test.py`` and needs no boxes.
 
+    ``loss_weak`` is any loss config called as ``loss(logits, q,
+    weight=valid)`` with ``(N, C, H, W)`` logits and target, e.g. wrapped in
+    :class:`~mmseg_weak.models.losses.PUSLoss`::
+
+        loss_weak=dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5,
+                       loss=dict(type='SoftCrossEntropyLoss'))
+
     Args:
         primary (dict): Config of the primary decode head (any MMSeg head).
         loss_weak_weight (float): Weight of the box-only term. Defaults to 1.
+            It multiplies the loss's own ``loss_weight``; setting both (each
+            different from 1) is an error: set one of them.
+        loss_weak (dict): Config of the box-only loss. Defaults to
+            ``dict(type='SoftCrossEntropyLoss', loss_name='loss_weak')``.
         init_cfg (dict, optional): Initialisation config of this wrapper.
     """
 
@@ -67,6 +84,8 @@ class SelfCorrectionHead(BaseDecodeHead):
     def __init__(self,
                  primary: ConfigType,
                  loss_weak_weight: float = 1.0,
+                 loss_weak: ConfigType = dict(
+                     type='SoftCrossEntropyLoss', loss_name='loss_weak'),
                  init_cfg: Optional[dict] = None) -> None:
         primary_head = MODELS.build(primary)
         super().__init__(
@@ -79,6 +98,13 @@ class SelfCorrectionHead(BaseDecodeHead):
         # the wrapper's own classifier is unused: the primary head predicts
         del self.conv_seg
         self.primary = primary_head
+        self.loss_weak = MODELS.build(loss_weak)
+        inner_weight = getattr(self.loss_weak, 'loss_weight', 1.0)
+        if loss_weak_weight != 1 and inner_weight != 1:
+            raise ValueError(
+                f'the box-only loss weight is given twice: loss_weak_weight='
+                f"{loss_weak_weight} and loss_weak's loss_weight="
+                f'{inner_weight}; set one of them')
         self.loss_weak_weight = loss_weak_weight
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
@@ -116,6 +142,16 @@ class SelfCorrectionHead(BaseDecodeHead):
         return self.loss_by_feat(seg_logits, batch_data_samples,
                                  ancillary_logits)
 
+    def _primary_loss_names(self) -> List[str]:
+        """The loss items the primary head logs (its ``loss_decode``
+        names), in order, without repeats."""
+        losses = getattr(self.primary, 'loss_decode', None)
+        if losses is None:
+            return ['loss_ce']
+        if not isinstance(losses, nn.ModuleList):
+            losses = [losses]
+        return list(dict.fromkeys(loss.loss_name for loss in losses))
+
     def _label_size(self, batch_data_samples: SampleList) -> Sequence[int]:
         return batch_data_samples[0].gt_sem_seg.shape
 
@@ -138,7 +174,9 @@ class SelfCorrectionHead(BaseDecodeHead):
                 self.primary.loss_by_feat(
                     seg_logits[full], [batch_data_samples[i] for i in full]))
         else:  # keep every parameter in the graph (DDP) with a zero loss
-            losses['loss_ce'] = seg_logits.sum() * 0
+            zero = seg_logits.sum() * 0
+            for name in self._primary_loss_names():
+                losses[name] = zero
         if weak:
             if ancillary_logits is None:
                 raise ValueError('box-only samples need ancillary logits')
@@ -155,6 +193,8 @@ class SelfCorrectionHead(BaseDecodeHead):
                             align_corners=self.align_corners)
             valid = valid_pixel_mask([batch_data_samples[i] for i in weak],
                                      size, logits.device)
-            losses['loss_weak'] = self.loss_weak_weight * soft_cross_entropy(
-                logits, target, valid)
+            value = self.loss_weak_weight * self.loss_weak(
+                logits, target, weight=valid)
+            name = self.loss_weak.loss_name
+            losses[name] = losses[name] + value if name in losses else value
         return losses

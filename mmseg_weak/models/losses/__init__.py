@@ -17,3 +17,6 @@ __all__ += [
     'DirectionalContrastiveLoss', 'directional_contrastive_loss',
     'pixel_contrastive_nll'
 ]
+from .soft_cross_entropy_loss import (SoftCrossEntropyLoss,  # noqa: E402
+                                      soft_cross_entropy, weight_sum)
+__all__ += ['SoftCrossEntropyLoss', 'soft_cross_entropy', 'weight_sum']

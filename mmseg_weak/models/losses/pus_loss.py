@@ -31,6 +31,27 @@ match numerically:
   factor ``kappa * (L + eps) ** (kappa - 1)``;
 - class weights act inside the wrapped loss (before PUS), per-pixel sample
   weights (``weight``) and ``loss_weight`` after it.
+
+Soft targets (our extension, e.g. the self-correction heads' box-only term
+with :class:`~mmseg_weak.models.losses.SoftCrossEntropyLoss`): the label may
+also be a ``(N, C, H, W)`` target distribution of the logits' shape; the
+wrapped loss is still called without ``weight`` and must return one loss
+per pixel. There is no ignore label: the per-pixel ``weight`` (the valid-
+pixel mask) marks the pixels that count, and the loss at the others is not
+zero. So, for soft targets only:
+
+- the switch statistic is the *weighted* mean ``sum(L * weight) / D``, i.e.
+  the value the wrapped loss alone reports (before its ``loss_weight``);
+  with a 0/1 valid mask and the soft cross-entropy's ``avg_non_ignore=True``
+  that is the mean over the valid pixels;
+- ``D``, also what ``'mean'`` divides by, is ``weight.sum()`` (1 if that is
+  0) when the wrapped loss averages over the pixels that count
+  (``avg_non_ignore=True``), else every element of the loss map, as MMSeg's
+  ``weight_reduce_loss``; without ``weight`` it is every element;
+- the transform acts per pixel, masked pixels included, and the weight
+  multiplies after it, so masked pixels still contribute nothing.
+
+Disabled, the wrapped loss's value is reproduced exactly, weight included.
 """
 import copy
 from typing import Optional, Union
@@ -41,6 +62,7 @@ from torch import Tensor, nn
 
 from mmseg.models.losses.utils import weight_reduce_loss
 from mmseg.registry import MODELS
+from .soft_cross_entropy_loss import weight_sum
 
 __all__ = ['PUS_MODES', 'pus_transform', 'PUSLoss', 'set_pus_enabled']
 
@@ -91,7 +113,13 @@ class PUSLoss(nn.Module):
     the authors' ``loss.mean()``). With ``class_weight`` the mean is over the
     pixels too, as in the authors' MMSeg 0.8 (MMSeg 1.2.2's
     ``CrossEntropyLoss`` divides by the sum of the pixels' class weights
-    instead, and fails on ``ignore_index`` labels).
+    instead, and fails on ``ignore_index`` labels). Soft ``(N, C, H, W)``
+    targets are reduced over the pixels their ``weight`` marks (see the
+    module docstring)::
+
+        loss_weak=dict(
+            type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5,
+            loss=dict(type='SoftCrossEntropyLoss', loss_name='loss_weak'))
 
     Drop-in use as ``loss_decode`` of any decode or auxiliary head::
 
@@ -180,19 +208,35 @@ class PUSLoss(nn.Module):
         """Name of the loss item in the loss dict."""
         return self._loss_name
 
+    @staticmethod
+    def _is_soft(cls_score: Tensor, label: Tensor) -> bool:
+        """Whether ``label`` is a soft target (a distribution of the logits'
+        shape) rather than a label map (one dimension less)."""
+        if label.dim() == cls_score.dim() - 1:
+            return False
+        if label.shape == cls_score.shape:
+            return True
+        raise ValueError(
+            f'PUSLoss needs a label map of shape (N, ...) one dimension less '
+            f'than the logits {tuple(cls_score.shape)}, or a soft target of '
+            f'their shape; got {tuple(label.shape)}')
+
     def _per_pixel(self, cls_score: Tensor, label: Tensor,
                    **kwargs) -> Tensor:
-        """The wrapped loss, unreduced, checked to be one value per pixel."""
+        """The wrapped loss, unreduced, checked to be one value per pixel
+        (``(N, H, W)``, or ``(N, C, H, W)``)."""
+        soft = self._is_soft(cls_score, label)
         loss = self.loss(cls_score, label, reduction_override='none',
                          **kwargs)
-        spatial = tuple(label.shape[1:])
-        if (not isinstance(loss, Tensor) or loss.dim() < label.dim()
+        spatial = tuple(label.shape[2:] if soft else label.shape[1:])
+        if (not isinstance(loss, Tensor) or loss.dim() < len(spatial) + 1
                 or loss.shape[0] != label.shape[0]
                 or tuple(loss.shape[loss.dim() - len(spatial):]) != spatial):
             shape = tuple(loss.shape) if isinstance(loss, Tensor) else loss
+            kind = 'soft targets' if soft else 'labels'
             raise ValueError(
                 f'PUSLoss needs a per-pixel loss: {type(self.loss).__name__} '
-                f"returned {shape} for reduction_override='none' with labels "
+                f"returned {shape} for reduction_override='none' with {kind} "
                 f'of shape {tuple(label.shape)}')
         return loss
 
@@ -206,6 +250,18 @@ class PUSLoss(nn.Module):
             return (label != ignore_index).sum() * per_pixel
         return loss.numel()
 
+    def _soft_denominator(self, loss: Tensor,
+                          weight: Optional[Tensor]) -> Union[int, Tensor]:
+        """What ``'mean'`` divides by for soft targets: the sum of the
+        per-pixel weights when the wrapped loss averages over the pixels
+        that count (``avg_non_ignore``), else every element of the map."""
+        if weight is not None and getattr(self.loss, 'avg_non_ignore',
+                                          False):
+            total = weight_sum(weight)
+            per_pixel = loss.numel() // max(weight.numel(), 1)
+            return total if per_pixel == 1 else total * per_pixel
+        return loss.numel()
+
     def forward(self,
                 cls_score: Tensor,
                 label: Tensor,
@@ -213,13 +269,16 @@ class PUSLoss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None,
                 **kwargs) -> Tensor:
-        """Loss of ``(N, C, H, W)`` logits against ``(N, H, W)`` labels.
+        """Loss of ``(N, C, H, W)`` logits against ``(N, H, W)`` labels or
+        ``(N, C, H, W)`` soft targets.
 
         Args:
             cls_score (Tensor): The logits.
-            label (Tensor): The (pseudo) label map.
+            label (Tensor): The (pseudo) label map, or the target
+                distribution (soft targets, see the module docstring).
             weight (Tensor, optional): Per-pixel sample weight (e.g. from a
-                pixel sampler), ``(N, H, W)``, applied after PUS.
+                pixel sampler, or the valid-pixel mask of soft targets),
+                ``(N, H, W)``, applied after PUS.
             avg_factor (float, optional): Denominator of the mean.
             reduction_override (str, optional): ``'none'``, ``'mean'`` or
                 ``'sum'``.
@@ -232,22 +291,34 @@ class PUSLoss(nn.Module):
             raise ValueError(f'unknown reduction {reduction_override!r}')
         reduction = reduction_override or self.reduction
         loss = self._per_pixel(cls_score, label, **kwargs)
-        denominator = self._denominator(loss, label,
-                                        kwargs.get('ignore_index'))
-        self.last_active = False
-        if self.enabled:
-            with torch.no_grad():
-                mean = loss.sum() / max(int(denominator), 1)
-            if mean < self.beta:
-                loss = pus_transform(loss, self.mode, self.kappa, self.eps)
-                self.last_active = True
         if weight is not None:
             weight = weight.to(loss.dtype)
             if weight.dim() == loss.dim() - 1:  # per-pixel weight, C-wise map
                 weight = weight.unsqueeze(1)
+        soft = self._is_soft(cls_score, label)
+        if soft:
+            denominator = self._soft_denominator(loss, weight)
+        else:
+            denominator = self._denominator(loss, label,
+                                            kwargs.get('ignore_index'))
+        self.last_active = False
+        if self.enabled:
+            with torch.no_grad():
+                if soft:  # the wrapped loss's own weighted mean
+                    weighted = loss if weight is None else loss * weight
+                    mean = weighted.sum() / denominator
+                else:  # before sample weights (the authors' loss.mean())
+                    mean = loss.sum() / max(int(denominator), 1)
+            if mean < self.beta:
+                loss = pus_transform(loss, self.mode, self.kappa, self.eps)
+                self.last_active = True
+        if weight is not None:
             loss = loss * weight
         if reduction == 'mean' and avg_factor is None and \
                 getattr(self.loss, 'avg_non_ignore', False):
+            if soft and isinstance(denominator, Tensor):
+                # exactly the wrapped loss's sum / weight sum (no eps)
+                return self.loss_weight * (loss.sum() / denominator)
             avg_factor = denominator
         loss = weight_reduce_loss(loss, None, reduction, avg_factor)
         return self.loss_weight * loss

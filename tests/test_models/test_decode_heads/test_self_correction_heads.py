@@ -126,3 +126,88 @@ def test_soft_cross_entropy_with_one_hot_is_ce():
     valid = torch.ones(2, H, W, dtype=torch.bool)
     torch.testing.assert_close(soft_cross_entropy(logits, onehot, valid),
                                F.cross_entropy(logits, labels))
+
+
+def _pus_weak(kappa, **kwargs):
+    return dict(type='PUSLoss', mode='clamp', beta=1e9, kappa=kappa,
+                loss=dict(type='SoftCrossEntropyLoss', loss_name='loss_weak'),
+                **kwargs)
+
+
+def test_loss_weak_is_a_config_dict_pus_clamps():
+    torch.manual_seed(3)
+    plain = LinearSelfCorrectionHead(primary=PRIMARY)
+    kappa = 0.5
+    pus = LinearSelfCorrectionHead(primary=PRIMARY,
+                                   loss_weak=_pus_weak(kappa))
+    pus.load_state_dict(plain.state_dict())
+    samples = _samples(['full', 'box', 'box'])
+    samples[2].set_metainfo(dict(img_shape=(4, 3)))  # padded image
+    logits = 2 * torch.randn(3, C, H, W)
+    anc = 2 * torch.randn(3, C, H, W)
+    ref = plain.loss_by_feat(logits, samples, anc)
+    assert not pus.loss_weak.last_active
+    out = pus.loss_by_feat(logits, samples, anc)
+    assert pus.loss_weak.last_active
+    assert set(out) == set(ref) == {'loss_ce', 'acc_seg', 'loss_weak'}
+    torch.testing.assert_close(out['loss_ce'], ref['loss_ce'])
+    # clamped per pixel, averaged over the un-padded pixels
+    q = linear_self_correction(logits[1:], anc[1:], 30.0)
+    ce = -(q * F.log_softmax(logits[1:], 1)).sum(1)
+    valid = torch.zeros(2, H, W, dtype=torch.bool)
+    valid[0] = True
+    valid[1, :4, :3] = True
+    assert 0 < (ce[valid] > kappa).sum() < valid.sum()
+    torch.testing.assert_close(out['loss_weak'],
+                               ce.clamp(max=kappa)[valid].mean())
+    assert out['loss_weak'] < ref['loss_weak']
+    # disabled, PUS gives exactly the plain head's value
+    pus.loss_weak.enabled = False
+    torch.testing.assert_close(
+        pus.loss_by_feat(logits, samples, anc)['loss_weak'],
+        ref['loss_weak'], rtol=0, atol=0)
+
+
+def test_loss_weak_name_and_weights():
+    torch.manual_seed(4)
+    samples = _samples(['box', 'box'])
+    logits, anc = torch.randn(2, C, H, W), torch.randn(2, C, H, W)
+    base = NoSelfCorrectionHead(primary=PRIMARY).loss_by_feat(
+        logits, samples, anc)
+    # no fully labeled image: the primary head's loss item is a zero
+    assert set(base) == {'loss_ce', 'loss_weak'}
+    assert base['loss_ce'].item() == 0
+    named = NoSelfCorrectionHead(
+        primary=PRIMARY, loss_weak_weight=2.0,
+        loss_weak=dict(type='SoftCrossEntropyLoss', loss_name='loss_box'))
+    out = named.loss_by_feat(logits, samples, anc)
+    assert set(out) == {'loss_ce', 'loss_box'}
+    torch.testing.assert_close(out['loss_box'], 2 * base['loss_weak'])
+    inner = NoSelfCorrectionHead(
+        primary=PRIMARY,
+        loss_weak=dict(type='SoftCrossEntropyLoss', loss_weight=2.0))
+    torch.testing.assert_close(
+        inner.loss_by_feat(logits, samples, anc)['loss_weak'],
+        2 * base['loss_weak'])
+    with pytest.raises(ValueError, match='given twice'):
+        NoSelfCorrectionHead(
+            primary=PRIMARY, loss_weak_weight=2.0,
+            loss_weak=dict(type='SoftCrossEntropyLoss', loss_weight=0.5))
+    # the primary head's own loss name is kept for the zero item
+    primary = dict(PRIMARY, loss_decode=dict(type='CrossEntropyLoss',
+                                             loss_name='loss_seg'))
+    out = NoSelfCorrectionHead(primary=primary).loss_by_feat(
+        logits, samples, anc)
+    assert set(out) == {'loss_seg', 'loss_weak'}
+
+
+def test_conv_correction_loss_key_is_its_loss_name():
+    torch.manual_seed(5)
+    head = ConvSelfCorrectionHead(
+        primary=PRIMARY, correction_channels=8,
+        loss_correction=dict(type='CrossEntropyLoss', loss_name='loss_corr'))
+    for sups in (['full', 'box'], ['box', 'box']):
+        logits = torch.randn(2, C, H, W)
+        anc = torch.randn(2, C, H, W)
+        losses = head.loss_by_feat(logits, _samples(sups), anc)
+        assert 'loss_corr' in losses and 'loss_correction' not in losses

@@ -335,3 +335,42 @@ def test_in_pspnet_decode_and_auxiliary_heads():
         assert on[key] < ref[key]  # some pixels are above kappa = 0.9
     sum(on[k] for k in ('decode.loss_ce', 'aux.loss_ce')).backward()
     assert pus.decode_head.conv_seg.weight.grad.abs().sum() > 0
+
+
+@MODELS.register_module(name='_PUSTestSoftPixelValueLoss', force=True)
+class SoftPixelValueLoss(PixelValueLoss):
+    """:class:`PixelValueLoss` for soft targets (a target of the logits'
+    shape, unused) and without ``avg_non_ignore``."""
+
+    def forward(self, cls_score, target, weight=None, avg_factor=None,
+                reduction_override=None, **kwargs):
+        assert weight is None and target.shape == cls_score.shape
+        loss = cls_score[:, 0]
+        if (reduction_override or self.reduction) == 'none':
+            return loss
+        return loss.mean()
+
+
+def test_soft_targets_weight_masks_switch_and_mean():
+    """Soft targets: ``weight`` marks the pixels that count, in the switch
+    statistic too; without ``avg_non_ignore`` the mean is over all pixels
+    (masked ones as zeros, MMSeg's ``weight_reduce_loss``)."""
+    score, _ = _value_input(VALUES)
+    target = torch.full_like(score, 0.5)
+    weight = torch.tensor([[[1.0, 1.0], [1.0, 0.0]]])  # drop 1.625
+    pus = PUSLoss(loss=dict(type='_PUSTestSoftPixelValueLoss'),
+                  mode='clamp', beta=0.5, kappa=0.5)
+    # statistic (0.125 + 0.25 + 1.0 + 0) / 4 = 0.34375 < 0.5 (0.75 unmasked)
+    assert pus(score, target, weight=weight).item() == \
+        (0.125 + 0.25 + 0.5 + 0) / 4
+    assert pus.last_active
+    assert pus(score, target).item() == 0.75  # unmasked: above beta
+    assert not pus.last_active
+    with pytest.raises(ValueError, match='soft target of their shape'):
+        pus(score, target[:, :1])
+
+
+def test_hard_label_shape_is_checked():
+    pred, label = _random_ce_inputs()
+    with pytest.raises(ValueError, match='label map of shape'):
+        PUSLoss(loss=dict(type='CrossEntropyLoss'))(pred, label[:, None, None])
