@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from ...utils.box_masks import boxes_to_masks, boxes_to_seg_map
+from ...utils.soft_maps import classes_key
 
 
 @TRANSFORMS.register_module()
@@ -66,20 +67,28 @@ class RasterizeBoxMasks(BaseTransform):
 
     Added Keys:
 
-    - gt_box_masks (np.uint8, ``(num_classes, H, W)``)
-    - gt_box_masks_classes (np.int64, ``arange(num_classes)``: the class id
-      of each channel, so the masks are a soft map of the pseudo-label
+    - ``out_key`` (np.uint8, ``(num_classes, H, W)``)
+    - ``out_key + '_classes'`` (np.int64, ``arange(num_classes)``: the class
+      id of each channel, so the masks are a soft map of the pseudo-label
       contract that ``PAMRRefineMasks`` / ``DenseCRFRefine`` refine)
 
     Args:
         num_classes (int): Number of classes, background included.
         background_index (int, optional): The background channel. Defaults
             to 0.
+        out_key (str): Output key. Defaults to ``'gt_box_masks'``, which
+            ``PackWeakSegInputs`` packs for the model (place the transform
+            after the geometric ones then); another key (e.g.
+            ``'box_masks'``) keeps the masks in the pipeline only, e.g. to
+            refine them into a ``gt_seg_map`` before the geometric
+            transforms.
     """
 
     def __init__(self,
                  num_classes: int,
-                 background_index: Optional[int] = 0) -> None:
+                 background_index: Optional[int] = 0,
+                 out_key: str = 'gt_box_masks') -> None:
+        self.out_key = out_key
         self.num_classes = num_classes
         self.background_index = background_index
 
@@ -91,13 +100,14 @@ class RasterizeBoxMasks(BaseTransform):
                                    self.background_index)
         except ValueError as e:
             raise ValueError(f"{results.get('img_path')}: {e}") from None
-        results['gt_box_masks'] = masks
         # the pseudo-label contract (mmseg_weak.utils.soft_maps): channel c
         # is class c, so PAMRRefineMasks / DenseCRFRefine can refine it
-        results['gt_box_masks_classes'] = np.arange(
+        results[self.out_key] = masks
+        results[classes_key(self.out_key)] = np.arange(
             self.num_classes, dtype=np.int64)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
-                f'background_index={self.background_index})')
+                f'background_index={self.background_index}, '
+                f'out_key={self.out_key!r})')
