@@ -43,7 +43,7 @@ from mmengine.utils import ProgressBar
 from torch import nn
 
 from mmseg_weak.utils.checkpoint import register_checkpoint_safe_globals
-from mmseg_weak.utils.pseudo_masks import save_cams
+from mmseg_weak.utils.cam_io import save_cams
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

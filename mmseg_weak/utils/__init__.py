@@ -15,17 +15,11 @@ __all__ = [
     'cleanup_distributed', 'init_cpu_process_group', 'replace_sync_bn',
     'setup_cpu_distributed'
 ]
-from .pseudo_masks import (CAMFileError, add_background,  # noqa: E402
-                           argmax_pseudo_mask, coefficient_of_variation,
-                           cov_smooth, exp_background, load_cams,
-                           normalize_cams, ppmg, proportional_pseudo_mask,
-                           pseudo_mask_from_cams, save_cams)
+from .cam_io import (CAM_FILE_SUFFIX, CAMFileError, check_cams,  # noqa
+                     load_cams, save_cams)
 
 __all__ += [
-    'CAMFileError', 'add_background', 'argmax_pseudo_mask',
-    'coefficient_of_variation', 'cov_smooth', 'exp_background', 'load_cams',
-    'normalize_cams', 'ppmg', 'proportional_pseudo_mask',
-    'pseudo_mask_from_cams', 'save_cams'
+    'CAM_FILE_SUFFIX', 'CAMFileError', 'check_cams', 'load_cams', 'save_cams'
 ]
 from .profiling import max_rss_mib, time_and_peak_memory  # noqa: E402
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from mmseg_weak.datasets.voc_annotation import parse_voc_xml
 from mmseg_weak.models.losses import PUSLoss
-from mmseg_weak.utils.pseudo_masks import save_cams
+from mmseg_weak.utils.cam_io import save_cams
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RECIPES = osp.join(ROOT, 'configs', 'recipes')

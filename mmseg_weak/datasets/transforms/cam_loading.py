@@ -4,7 +4,7 @@ Li et al., *Pseudo-mask Matters in Weakly-supervised Semantic Segmentation*,
 ICCV 2021 (https://arxiv.org/abs/2108.12995). The file layout
 (``<cam_dir>/<img_id>.npz`` with ``keys`` = dataset class indices of the
 image's labelled classes and ``cam`` = ``(K, H, W)`` maps at image size) is
-described in :mod:`mmseg_weak.utils.pseudo_masks`; ``tools/generate_cams.py``
+described in :mod:`mmseg_weak.utils.cam_io`; ``tools/generate_cams.py``
 writes it.
 """
 import os.path as osp
@@ -14,7 +14,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...utils.pseudo_masks import CAM_FILE_SUFFIX, CAMFileError, load_cams
+from ...utils.cam_io import CAM_FILE_SUFFIX, CAMFileError, load_cams
 from ...utils.soft_maps import set_soft_map
 
 __all__ = ['LoadCAMs']
@@ -24,7 +24,7 @@ __all__ = ['LoadCAMs']
 class LoadCAMs(BaseTransform):
     """Load the CAMs of an image's labelled classes and check them.
 
-    Errors (:class:`~mmseg_weak.utils.pseudo_masks.CAMFileError`, naming the
+    Errors (:class:`~mmseg_weak.utils.cam_io.CAMFileError`, naming the
     file): the file is missing or unreadable; the maps are not ``(K, H, W)``
     or not the size of the image; a key is not a foreground class index (or
     ``>= num_classes``); a value is NaN / inf; when ``gt_img_labels`` is

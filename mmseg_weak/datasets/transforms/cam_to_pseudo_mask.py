@@ -3,7 +3,7 @@
 Li et al., *Pseudo-mask Matters in Weakly-supervised Semantic Segmentation*,
 ICCV 2021, Sec. 3.1-3.3 (https://arxiv.org/abs/2108.12995). One transform
 per step, each a thin wrapper of a function of
-:mod:`mmseg_weak.utils.pseudo_masks` (shared with
+:mod:`mmseg_weak.models.utils.cam_pseudo_masks` (shared with
 ``tools/generate_pseudo_masks.py``). PPMG (Alg. 1) as a pipeline::
 
     dict(type='LoadImageFromFile'),
@@ -25,9 +25,11 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...utils.pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
-                                   add_background, coefficient_of_variation,
-                                   cov_smooth, normalize_cams, ppmg, run_crf)
+from ...models.utils.cam_pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
+                                              add_background,
+                                              coefficient_of_variation,
+                                              cov_smooth, normalize_cams,
+                                              ppmg, run_crf)
 from ...utils.soft_maps import (PseudoLabelError, describe, get_soft_map,
                                 labels_from_soft_map, rgb_image, set_seg_map,
                                 set_soft_map)

@@ -10,3 +10,6 @@ __all__ = [
 ]
 from .dense_crf import DenseCRF, dense_crf  # noqa: E402
 __all__ += ['DenseCRF', 'dense_crf']
+from .cam_pseudo_masks import (argmax_pseudo_mask, ppmg,  # noqa: E402
+                               pseudo_mask_from_cams)
+__all__ += ['argmax_pseudo_mask', 'ppmg', 'pseudo_mask_from_cams']

@@ -11,10 +11,11 @@ from mmseg.registry import TRANSFORMS
 
 import mmseg_weak  # noqa: F401
 from mmseg_weak.datasets.voc_annotation import parse_voc_xml
+from mmseg_weak.models.utils.cam_pseudo_masks import (BASELINE_CRF_CFG,
+                                                      PPMG_CRF_CFG,
+                                                      pseudo_mask_from_cams)
+from mmseg_weak.utils.cam_io import CAMFileError, save_cams
 from mmseg_weak.utils.soft_maps import PseudoLabelError
-from mmseg_weak.utils.pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
-                                           CAMFileError, pseudo_mask_from_cams,
-                                           save_cams)
 
 CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle')
 NAMES = ('LoadCAMs', 'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',

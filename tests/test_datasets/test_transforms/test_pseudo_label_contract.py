@@ -14,7 +14,7 @@ import mmseg_weak  # noqa: F401
 from mmseg_weak.models.utils import pamr_refine
 from mmseg_weak.models.utils.dense_crf import dense_crf
 from mmseg_weak.models.utils.pseudo_gt import pseudo_gt_from_masks
-from mmseg_weak.utils.pseudo_masks import save_cams
+from mmseg_weak.utils.cam_io import save_cams
 from mmseg_weak.utils.soft_maps import (PseudoLabelError, hard_map_to_soft,
                                         labels_from_soft_map)
 
