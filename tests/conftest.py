@@ -40,7 +40,7 @@ def voc_root(tmp_path_factory) -> str:
     """A 16-image synthetic VOC2012 folder (12 trainaug, 4 of them train; 4
     val) plus the split ``splits/seed0/aug_minus_train.txt``."""
     from mmseg_weak.datasets.splits import write_splits
-    from mmseg_weak.datasets.synthetic_voc import generate_synthetic_voc
+    from mmseg_weak.testing import generate_synthetic_voc
     out = tmp_path_factory.mktemp('synthvoc')
     info = generate_synthetic_voc(
         str(out), num_aug=12, num_train=4, num_val=4, seed=3)
@@ -56,8 +56,7 @@ def voc_root(tmp_path_factory) -> str:
 @pytest.fixture(scope='session')
 def cityscapes_root(tmp_path_factory) -> str:
     """A tiny generated Cityscapes folder (6 train, 2 val images)."""
-    from mmseg_weak.datasets.synthetic_cityscapes import \
-        generate_synthetic_cityscapes
+    from mmseg_weak.testing import generate_synthetic_cityscapes
     out = str(tmp_path_factory.mktemp('synthcityscapes'))
     generate_synthetic_cityscapes(out, num_train=6, num_val=2, seed=5)
     return out

@@ -29,7 +29,7 @@ from mmdet.datasets.coco import CocoDataset
 from mmseg.registry import DATASETS
 
 from ..utils.supervision import FULL
-from .synthetic_voc import voc_palette
+from ..utils.label_png import voc_palette
 from .voc_weak import WeakVOCDataset
 
 __all__ = [

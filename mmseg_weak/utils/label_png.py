@@ -3,12 +3,37 @@ writer and one checked reader shared by the tools and the cyclic hook."""
 import os
 import os.path as osp
 import tempfile
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
-__all__ = ['write_label_png', 'read_label_png']
+__all__ = ['voc_palette', 'write_label_png', 'read_label_png']
+
+
+def voc_palette(num_colors: int = 256) -> List[Tuple[int, int, int]]:
+    """Build the standard PASCAL VOC colour map.
+
+    The bits of the label index are spread over the channels from the most
+    significant bit downwards: bit ``3k`` goes to red, ``3k + 1`` to green and
+    ``3k + 2`` to blue, each at bit position ``7 - k``.
+
+    Args:
+        num_colors: Number of palette entries to build.
+
+    Returns:
+        List of ``(r, g, b)`` tuples, one per label index.
+    """
+    palette = []
+    for index in range(num_colors):
+        rgb = [0, 0, 0]
+        code = index
+        for bit in range(8):
+            for channel in range(3):
+                rgb[channel] |= ((code >> channel) & 1) << (7 - bit)
+            code >>= 3
+        palette.append(tuple(rgb))
+    return palette
 
 
 def write_label_png(path: str,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_weak.datasets.synthetic_voc import (MIN_VISIBLE_PIXELS,
+from mmseg_weak.testing.synthetic_voc import (MIN_VISIBLE_PIXELS,
                                                SYNTHETIC_CLASSES, VOC_PALETTE,
                                                generate_synthetic_voc,
                                                render_sample)

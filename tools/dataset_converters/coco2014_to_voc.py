@@ -40,11 +40,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
-from PIL import Image
 from pycocotools import mask as mask_utils
 
 from mmseg_weak.datasets import AnnotationError, coco2014_classes
-from mmseg_weak.datasets.synthetic_voc import voc_palette
+from mmseg_weak.utils.label_png import voc_palette, write_label_png
 
 IGNORE_INDEX = 255
 CROWD_MODES = ('label', 'ignore')
@@ -52,7 +51,7 @@ LABEL_DIR = 'class_labels'
 #: Options a resumed run must share with the run that wrote the labels.
 OPTIONS_FILE = '.coco2014_to_voc.json'
 
-_FLAT_PALETTE = [c for rgb in voc_palette(256) for c in rgb]
+_PALETTE = voc_palette(256)
 
 
 def _is_number(value) -> bool:
@@ -295,13 +294,8 @@ def render_label(image: dict,
 
 
 def save_label_png(path: str, label: np.ndarray) -> None:
-    """Write a label map as a VOC-palette PNG, atomically (temporary file,
-    then rename)."""
-    png = Image.fromarray(label)
-    png.putpalette(_FLAT_PALETTE)
-    tmp = f'{path}.{os.getpid()}.tmp'
-    png.save(tmp, format='PNG')
-    os.replace(tmp, path)
+    """Write a label map as a VOC-palette PNG, atomically."""
+    write_label_png(path, label, _PALETTE)
 
 
 def _convert_one(task: Tuple[dict, List[dict], str, str, bool, str]) -> int:

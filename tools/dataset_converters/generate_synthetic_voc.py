@@ -8,7 +8,7 @@ Example::
 import argparse
 import time
 
-from mmseg_weak.datasets.synthetic_voc import generate_synthetic_voc
+from mmseg_weak.testing import generate_synthetic_voc
 
 
 def parse_args() -> argparse.Namespace:

@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..utils.label_png import voc_palette, write_label_png
+
 SYNTHETIC_CLASSES: Tuple[str, ...] = ('background', 'aeroplane', 'bicycle',
                                       'bird', 'boat', 'bottle')
 """Class names; the position in the tuple is the VOC class id."""
@@ -43,35 +45,8 @@ JPEG_QUALITY = 95
 ID_PREFIX = '2012_'
 
 
-def voc_palette(num_colors: int = 256) -> List[Tuple[int, int, int]]:
-    """Build the standard PASCAL VOC colour map.
-
-    The bits of the label index are spread over the channels from the most
-    significant bit downwards: bit ``3k`` goes to red, ``3k + 1`` to green and
-    ``3k + 2`` to blue, each at bit position ``7 - k``.
-
-    Args:
-        num_colors: Number of palette entries to build.
-
-    Returns:
-        List of ``(r, g, b)`` tuples, one per label index.
-    """
-    palette = []
-    for index in range(num_colors):
-        rgb = [0, 0, 0]
-        code = index
-        for bit in range(8):
-            for channel in range(3):
-                rgb[channel] |= ((code >> channel) & 1) << (7 - bit)
-            code >>= 3
-        palette.append(tuple(rgb))
-    return palette
-
-
 VOC_PALETTE: List[Tuple[int, int, int]] = voc_palette(256)
 """The 256-entry PASCAL VOC colour map (index 255 is the void colour)."""
-
-_FLAT_PALETTE: List[int] = [c for rgb in VOC_PALETTE for c in rgb]
 
 # Colour families in HSV: (hue centre, saturation range, value range).
 _COLOR_FAMILIES: Dict[int, Tuple[float, Tuple[float, float],
@@ -529,10 +504,8 @@ def _voc_xml(image_id: str, width: int, height: int, segmented: bool,
 
 
 def _save_label_png(path: str, label: np.ndarray) -> None:
-    """Save a class-id map as a palettised ('P' mode) PNG."""
-    png = Image.fromarray(label)  # mode 'L'; putpalette turns it into 'P'
-    png.putpalette(_FLAT_PALETTE)
-    png.save(path)
+    """A label map as a VOC-palette PNG (``SegmentationClass`` format)."""
+    write_label_png(path, label, VOC_PALETTE)
 
 
 def _write_sample(task: Tuple[str, int, str, bool, int, int, int]) -> int:
