@@ -71,7 +71,6 @@ from mmseg_weak.datasets.voc_annotation import (AnnotationError,
                                                 parse_voc_xml, read_split)
 from mmseg_weak.utils.label_png import read_label_png, write_label_png
 from mmseg_weak.utils.cam_io import CAM_FILE_SUFFIX, CAMFileError
-from mmseg_weak.utils.soft_maps import PseudoLabelError
 
 VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
 _PALETTE = get_palette('voc')

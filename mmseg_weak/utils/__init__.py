@@ -21,9 +21,6 @@ from .cam_io import (CAM_FILE_SUFFIX, CAMFileError, check_cams,  # noqa
 __all__ += [
     'CAM_FILE_SUFFIX', 'CAMFileError', 'check_cams', 'load_cams', 'save_cams'
 ]
-from .profiling import max_rss_mib, time_and_peak_memory  # noqa: E402
-
-__all__ += ['max_rss_mib', 'time_and_peak_memory']
 from .soft_maps import (PseudoLabelError, get_soft_map,  # noqa: E402
                         labels_from_soft_map, set_soft_map)
 

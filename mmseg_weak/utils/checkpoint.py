@@ -47,6 +47,15 @@ What is allowed
   ``getattr`` would give a pickle access to ``__globals__`` and hence to
   arbitrary code.
 
+When
+----
+``import mmseg_weak`` calls :func:`register_checkpoint_safe_globals`, so any
+tool whose config has ``custom_imports=dict(imports=['mmseg_weak'])`` --
+including MMSeg's own ``tools/test.py`` and
+``tools/analysis_tools/benchmark.py``, whose ``Config.fromfile`` imports it
+before the checkpoint is read -- loads our checkpoints with the
+``weights_only`` default, without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``.
+
 Everything else (arbitrary classes, functions, ``eval``, ...) is still
 rejected by ``torch.load(..., weights_only=True)``. A checkpoint holding
 other objects (e.g. custom statistics registered with

@@ -452,17 +452,19 @@ class _ConsoleFilter(logging.Filter):
     (the log file gets them unchanged): the config dump, the hook table and
     torch's build flags in the environment dump."""
 
-    def __init__(self, handler: logging.Handler, runner: Any,
+    def __init__(self, handler: logging.Handler, cfg: Config,
                  show_config: bool) -> None:
         super().__init__()
+        # (the config only: the logger outlives the Runner, which must not
+        # be kept alive -- its DDP wrapper holds the process group)
         self.handler = handler
-        self.runner = runner
+        self.cfg = cfg
         self.show_config = show_config
 
     def shorten(self, msg: str) -> Optional[str]:
         """The console text of ``msg``, or None to print it unchanged."""
         if msg.startswith('Config:\n'):
-            cfg = self.runner.cfg
+            cfg = self.cfg
             if self.show_config:
                 return (f'Config ({cfg.filename}; compact, mmengine\'s text '
                         f'in the log file):\n{compact_config_text(cfg)}')
@@ -532,7 +534,7 @@ def quiet_runner_console(show_config: bool = True) -> None:
             if (type(handler) is logging.StreamHandler and not any(
                     isinstance(f, _ConsoleFilter) for f in handler.filters)):
                 handler.addFilter(
-                    _ConsoleFilter(handler, self,
+                    _ConsoleFilter(handler, self.cfg,
                                    quiet_runner_console.show_config))
         return logger
 

@@ -94,7 +94,7 @@ def run_worker(args) -> dict:
     import numpy as np
     import torch
     from mmseg_weak.models.utils.dense_crf import dense_crf
-    from mmseg_weak.utils.profiling import time_and_peak_memory
+    from mmseg_weak.testing.profiling import time_and_peak_memory
     backend, size, device = args.worker
     torch.set_num_threads(args.threads)
     probs, image = make_inputs(size, args.image, args.noise)

@@ -2,7 +2,7 @@
 https://arxiv.org/abs/2005.08104) per call.
 
 Measures ``mmseg_weak``'s :func:`pamr_refine` (and, with ``--oracle``, the
-literal test oracle ``tests/test_models/test_utils/pamr_oracle.py``, which
+literal test oracle ``mmseg_weak.testing.oracles.oracle_pamr``, which
 follows the authors' implementation and is as slow) on random images and
 soft masks of the given shapes (image at mask size), on CPU with
 ``--threads`` threads and on the GPU when one is available. Every
@@ -14,7 +14,6 @@ Example::
     python tools/analysis_tools/benchmark_pamr.py --oracle
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -22,11 +21,6 @@ import subprocess
 import sys
 
 DEFAULT_SHAPES = ('16x21x81x81', '16x21x112x112')
-ORACLE_PATH = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', 'tests', 'test_models',
-    'test_utils', 'pamr_oracle.py')
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--shapes', nargs='+', default=list(DEFAULT_SHAPES),
@@ -50,17 +44,15 @@ def parse_args(argv=None):
 
 
 def _load_oracle():
-    spec = importlib.util.spec_from_file_location('pamr_oracle', ORACLE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.oracle_pamr
+    from mmseg_weak.testing.oracles import oracle_pamr
+    return oracle_pamr
 
 
 def run_worker(args) -> dict:
     """One measurement in this process; prints a JSON line."""
     import torch
 
-    from mmseg_weak.utils.profiling import time_and_peak_memory
+    from mmseg_weak.testing.profiling import time_and_peak_memory
     impl, shape, device = args.worker
     torch.set_num_threads(args.threads)
     batch, classes, height, width = (int(v) for v in shape.split('x'))

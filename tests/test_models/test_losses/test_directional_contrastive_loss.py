@@ -1,5 +1,4 @@
 """Directional Contrastive loss (Lai et al., CVPR 2021, Eq. 1-8)."""
-import importlib.util
 import math
 import os
 import os.path as osp
@@ -14,10 +13,8 @@ from mmseg.registry import MODELS
 from mmseg_weak.models.losses import (DirectionalContrastiveLoss,
                                       directional_contrastive_loss,
                                       pixel_contrastive_nll)
+from mmseg_weak.testing.oracles import reference_dc_loss
 
-BENCHMARK_PATH = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'tools',
-    'analysis_tools', 'benchmark_dc_loss.py')
 
 
 def _oracle(feat1, feat2, logits1, logits2, negs, neg_labels, tau=0.1,
@@ -483,24 +480,15 @@ def test_same_loss_under_one_and_two_processes(tmp_path):
 # the benchmark's re-implementation of the authors' computation
 
 
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location('benchmark_dc_loss',
-                                                  BENCHMARK_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_reference_implementation_matches():
     """The chunked, checkpointed re-implementation of the authors' code used
     by tools/analysis_tools/benchmark_dc_loss.py agrees with the dense
     oracle (one chunk) and with ours (several chunks)."""
-    bench = _load_benchmark()
     inputs = _random_inputs(num=30, num_neg=40, classes=3, seed=12,
                             logit_scale=4.0)
     runs = []
-    for fn in (lambda *x: bench.reference_dc_loss(*x, chunk=40),
-               lambda *x: bench.reference_dc_loss(*x, chunk=7),
+    for fn in (lambda *x: reference_dc_loss(*x, chunk=40),
+               lambda *x: reference_dc_loss(*x, chunk=7),
                lambda *x: _oracle(*x),
                lambda *x: directional_contrastive_loss(*x)):
         leaves = _leaves(*inputs[:2])

@@ -1,9 +1,8 @@
 """PAMR (Araslanov & Roth, CVPR 2020, Eq. 7-8): properties and equality with
-the literal oracle (pamr_oracle.py, the authors' semantics)."""
+the literal oracle (mmseg_weak.testing.oracles, the authors' semantics)."""
 import pytest
 import torch
-import torch.nn.functional as F
-from pamr_oracle import oracle_affinity, oracle_pamr
+from mmseg_weak.testing.oracles import oracle_affinity, oracle_pamr
 
 from mmseg.registry import MODELS
 from mmseg_weak.models.utils.pamr import (PixelAdaptiveMaskRefinement,
