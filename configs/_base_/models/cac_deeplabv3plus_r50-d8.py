@@ -20,6 +20,8 @@ model = dict(
             pad_val=0,
             seg_pad_val=255,
             size_divisor=8)),
+    # DeepLabV3+'s head exposing the decoder features the projector needs
+    decode_head=dict(type='DepthwiseSeparableASPPFeatureHead'),
     projector=dict(type='Projector', in_channels=512, pool=True),
     loss_dc=dict(
         type='DirectionalContrastiveLoss',

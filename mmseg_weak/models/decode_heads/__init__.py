@@ -21,3 +21,7 @@ __all__ += [
 from .pixel_classifier_head import PixelClassifierHead  # noqa: E402
 
 __all__ += ['PixelClassifierHead']
+from .sep_aspp_feature_head import \
+    DepthwiseSeparableASPPFeatureHead  # noqa: E402
+
+__all__ += ['DepthwiseSeparableASPPFeatureHead']

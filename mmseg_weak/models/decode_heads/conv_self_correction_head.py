@@ -11,6 +11,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ...utils.supervision import BOX, FULL, indices_with_supervision
+from ..utils.zero_loss import zero_loss
 from .self_correction_head import SelfCorrectionHead
 
 
@@ -101,6 +102,6 @@ class ConvSelfCorrectionHead(SelfCorrectionHead):
             value = self.loss_correction(
                 corr, labels, ignore_index=self.ignore_index)
         else:
-            value = corr.sum() * 0
+            value = zero_loss(corr)
         losses[name] = losses[name] + value if name in losses else value
         return losses

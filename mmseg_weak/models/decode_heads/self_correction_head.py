@@ -7,8 +7,9 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
-from torch import Tensor, nn
+from torch import Tensor
 
+from ..utils.zero_loss import decode_loss_names, zero_loss
 from ...utils.supervision import BOX, FULL, indices_with_supervision
 from ..losses.soft_cross_entropy_loss import \
     soft_cross_entropy as _soft_cross_entropy
@@ -142,16 +143,6 @@ class SelfCorrectionHead(BaseDecodeHead):
         return self.loss_by_feat(seg_logits, batch_data_samples,
                                  ancillary_logits)
 
-    def _primary_loss_names(self) -> List[str]:
-        """The loss items the primary head logs (its ``loss_decode``
-        names), in order, without repeats."""
-        losses = getattr(self.primary, 'loss_decode', None)
-        if losses is None:
-            return ['loss_ce']
-        if not isinstance(losses, nn.ModuleList):
-            losses = [losses]
-        return list(dict.fromkeys(loss.loss_name for loss in losses))
-
     def _label_size(self, batch_data_samples: SampleList) -> Sequence[int]:
         return batch_data_samples[0].gt_sem_seg.shape
 
@@ -174,8 +165,8 @@ class SelfCorrectionHead(BaseDecodeHead):
                 self.primary.loss_by_feat(
                     seg_logits[full], [batch_data_samples[i] for i in full]))
         else:  # keep every parameter in the graph (DDP) with a zero loss
-            zero = seg_logits.sum() * 0
-            for name in self._primary_loss_names():
+            zero = zero_loss(seg_logits)
+            for name in decode_loss_names(self.primary):
                 losses[name] = zero
         if weak:
             if ancillary_logits is None:

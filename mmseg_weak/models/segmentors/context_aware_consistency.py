@@ -56,11 +56,14 @@ import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from torch import Tensor, nn
 
+from mmseg.models.decode_heads import ASPPHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
-from mmseg.utils.misc import add_prefix
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         SampleList, add_prefix)
+from mmdet.models.utils import reweight_loss_dict
 from ...utils.supervision import PSEUDO_MASK, indices_with_supervision
+from ..utils.zero_loss import decode_loss_names, zero_loss
 
 __all__ = [
     'ContextAwareConsistency', 'decoder_features', 'overlap_rows',
@@ -73,42 +76,38 @@ VIEWS = ('view1', 'view2')
 def decoder_features(head: nn.Module, inputs: Sequence[Tensor]) -> Tensor:
     """The decode head's feature map right before its classifier.
 
-    MMSeg heads end their ``forward`` with ``self.cls_seg(feats)``
-    (dropout + 1x1 conv); the head's ``forward`` is run with ``cls_seg``
-    replaced by the identity on this instance (restored afterwards). This
-    covers ``PSPHead`` and ``DepthwiseSeparableASPPHead`` alike; the latter
-    inherits ``ASPPHead._forward_feature``, which skips its low-level (c1)
-    branch, so ``_forward_feature`` is not used.
+    MMSeg heads that classify ``_forward_feature(inputs)`` with ``cls_seg``
+    (``PSPHead``, ``FCNHead``, ``UPerHead``...) expose them. DeepLabV3+'s
+    ``DepthwiseSeparableASPPHead`` does not (the ``_forward_feature`` it
+    inherits from ``ASPPHead`` skips its low-level c1 branch): use
+    :class:`~mmseg_weak.models.decode_heads.DepthwiseSeparableASPPFeatureHead`
+    (same parameters, same output) instead.
 
     Args:
-        head (nn.Module): A decode head whose ``forward`` ends with
-            ``cls_seg`` and that has ``channels``.
+        head (nn.Module): A decode head with ``_forward_feature``.
         inputs (Sequence[Tensor]): Backbone (neck) features.
 
     Returns:
         Tensor: ``(B, head.channels, H, W)`` features.
+
+    Raises:
+        TypeError: the head has no usable ``_forward_feature``.
     """
-    had_override = 'cls_seg' in head.__dict__
-    saved = head.__dict__.get('cls_seg')
-    head.cls_seg = _identity
-    try:
-        feats = head(inputs)
-    finally:
-        if had_override:
-            head.cls_seg = saved
-        else:
-            del head.cls_seg
+    forward_feature = getattr(type(head), '_forward_feature', None)
+    if forward_feature is None or forward_feature is \
+            ASPPHead._forward_feature:
+        raise TypeError(
+            f'{type(head).__name__} has no _forward_feature giving the '
+            'features its classifier sees (needed by the projector); for '
+            "DeepLabV3+ use type='DepthwiseSeparableASPPFeatureHead'")
+    feats = head._forward_feature(inputs)
     channels = getattr(head, 'channels', None)
     if not isinstance(feats, Tensor) or feats.dim() != 4 or (
             channels is not None and feats.size(1) != channels):
         raise TypeError(
-            f'{type(head).__name__}.forward does not end with '
-            f'cls_seg(features of {channels} channels): cannot take its '
-            'decoder features for the projector')
-    return feats
-
-
-def _identity(feats: Tensor) -> Tensor:
+            f'{type(head).__name__}._forward_feature gave '
+            f'{getattr(feats, "shape", type(feats))}, not (B, {channels}, H,'
+            ' W) features')
     return feats
 
 
@@ -179,18 +178,6 @@ def _flat_pixels(maps: Tensor) -> Tensor:
     return maps.permute(0, 2, 3, 1).reshape(-1, maps.size(1))
 
 
-def _zero_touch(*modules: Optional[nn.Module]) -> Tensor:
-    """``0 * sum`` of the trainable parameters of ``modules`` (a zero
-    gradient for each, so that DDP sees them used)."""
-    params = [
-        p for m in modules if m is not None for p in m.parameters()
-        if p.requires_grad
-    ]
-    if not params:
-        raise ValueError('no trainable parameters to touch')
-    return sum(p.sum() for p in params) * 0.
-
-
 @MODELS.register_module()
 class ContextAwareConsistency(EncoderDecoder):
     """Encoder-decoder trained with context-aware consistency (CAC).
@@ -208,8 +195,9 @@ class ContextAwareConsistency(EncoderDecoder):
 
     Args:
         backbone (dict): Backbone config.
-        decode_head (dict): Decode head config; its ``forward`` must end with
-            ``cls_seg`` (e.g. ``PSPHead``, ``DepthwiseSeparableASPPHead``).
+        decode_head (dict): Decode head config; it must expose the
+            features it classifies as ``_forward_feature`` (e.g.
+            ``PSPHead``, ``DepthwiseSeparableASPPFeatureHead``).
         projector (dict): Projector ``Phi`` config (e.g. ``Projector`` with
             ``in_channels = decode_head.channels``, ``pool=True`` for a
             stride-4 decoder such as DeepLabV3+'s); its output must have
@@ -400,15 +388,13 @@ class ContextAwareConsistency(EncoderDecoder):
             picked_feats += [feat[i] for i in idx]
             picked_samples += [samples[i] for i in idx]
         if not picked_samples:  # nothing to learn: keep DDP happy
-            return {'weak.loss_weak': _zero_touch(self.weak_head)}
+            zero = zero_loss(self.weak_head)
+            return add_prefix(
+                {k: zero for k in decode_loss_names(self.weak_head)}, 'weak')
         logits = self.weak_head(torch.stack(picked_feats))
         losses = self.weak_head.loss_by_feat(logits, picked_samples)
         ramp = sigmoid_rampup(self.current_iter(), self.weak_rampup_iters)
-        losses = {
-            k: v * ramp if k.startswith('loss') else v
-            for k, v in losses.items()
-        }
-        return add_prefix(losses, 'weak')
+        return add_prefix(reweight_loss_dict(losses, ramp), 'weak')
 
     def loss(self, inputs: Union[Dict[str, Tensor], Tensor],
              data_samples: Union[Dict[str, SampleList], SampleList]) -> dict:
@@ -431,7 +417,7 @@ class ContextAwareConsistency(EncoderDecoder):
         losses = super().loss(inputs['sup'], data_samples['sup'])
         name = self.loss_dc.loss_name
         if not self.unlabeled_losses_enabled():
-            losses[name] = _zero_touch(self.projector, self.weak_head)
+            losses[name] = zero_loss(self.projector, self.weak_head)
             return losses
         self._check_views(inputs, data_samples)
         feats, proj, logits = zip(

@@ -9,9 +9,10 @@ from mmengine.logging import print_log
 from mmengine.runner import load_checkpoint
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList
+from mmseg.utils import ConfigType, SampleList, add_prefix
 from torch import Tensor, nn
 
+from ..utils.zero_loss import decode_loss_names, zero_loss
 from ...utils.checkpoint import register_checkpoint_safe_globals
 from ...utils.supervision import FULL, indices_with_supervision
 from .box_conditioned_encoder_decoder import BoxConditionedEncoderDecoder
@@ -129,7 +130,7 @@ class SelfCorrectingEncoderDecoder(EncoderDecoder):
         losses = dict()
         decode = self.decode_head.loss(x, data_samples, self.train_cfg,
                                        ancillary_logits=anc)
-        losses.update({f'decode.{k}': v for k, v in decode.items()})
+        losses.update(add_prefix(decode, 'decode'))
         if self.with_auxiliary_head:
             full = indices_with_supervision(data_samples, FULL)
             if full:
@@ -141,6 +142,9 @@ class SelfCorrectingEncoderDecoder(EncoderDecoder):
                 heads = (self.auxiliary_head if isinstance(
                     self.auxiliary_head, nn.ModuleList) else
                          [self.auxiliary_head])
-                losses['aux.loss_ce'] = sum(
-                    h.forward(x).sum() for h in heads) * 0
+                zero = zero_loss(*heads)
+                for i, head in enumerate(heads):
+                    prefix = f'aux_{i}' if len(heads) > 1 else 'aux'
+                    losses.update(add_prefix(
+                        {k: zero for k in decode_loss_names(head)}, prefix))
         return losses

@@ -34,7 +34,7 @@ BACKBONE = dict(
     strides=(1, 2, 1, 1),
     norm_cfg=dict(type='BN'))
 SEP_ASPP = dict(
-    type='DepthwiseSeparableASPPHead',
+    type='DepthwiseSeparableASPPFeatureHead',
     in_channels=64,
     in_index=3,
     channels=16,
@@ -198,22 +198,34 @@ def test_decoder_features_are_the_classifier_input(head):
     assert feats.shape[-1] == VIEW // (4 if head is SEP_ASPP else 8)
     torch.testing.assert_close(
         model.decode_head.cls_seg(feats), model.decode_head(x))
-    assert 'cls_seg' not in model.decode_head.__dict__  # method restored
 
 
-def test_decoder_features_rejects_heads_without_cls_seg_at_the_end():
+def test_sep_aspp_feature_head_equals_mmseg_head():
+    """Same parameters and output as MMSeg's DepthwiseSeparableASPPHead."""
+    torch.manual_seed(0)
+    ours = MODELS.build(SEP_ASPP).eval()
+    theirs = MODELS.build(dict(SEP_ASPP,
+                               type='DepthwiseSeparableASPPHead')).eval()
+    theirs.load_state_dict(ours.state_dict())
+    model = MODELS.build(dict(type='EncoderDecoder', backbone=BACKBONE,
+                              decode_head=SEP_ASPP)).eval()
+    x = model.extract_feat(torch.randn(2, 3, VIEW, VIEW))
+    torch.testing.assert_close(ours(x), theirs(x))
+
+
+def test_decoder_features_rejects_heads_without_feature_method():
 
     class Odd(nn.Module):
         channels = 16
 
-        def cls_seg(self, feat):
-            return feat
-
         def forward(self, inputs):
-            return self.cls_seg(inputs[0])[:, :3]
+            return inputs[0]
 
-    with pytest.raises(TypeError, match='does not end with'):
+    with pytest.raises(TypeError, match='has no _forward_feature'):
         decoder_features(Odd(), [torch.zeros(1, 16, 2, 2)])
+    plain = MODELS.build(dict(SEP_ASPP, type='DepthwiseSeparableASPPHead'))
+    with pytest.raises(TypeError, match='DepthwiseSeparableASPPFeatureHead'):
+        decoder_features(plain, [torch.zeros(1, 16, 2, 2)])
 
 
 # ------------------------------------------------------- overlap cropping
