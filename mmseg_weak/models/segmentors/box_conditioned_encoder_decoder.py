@@ -1,6 +1,6 @@
 """The ancillary model of `Ibrahim et al., CVPR 2020
 <https://arxiv.org/abs/1911.07450>`_: a segmentor that sees image and boxes."""
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -74,12 +74,14 @@ class BoxConditionedEncoderDecoder(EncoderDecoder):
         if data_samples is None:
             raise ValueError('the ancillary (box-conditioned) model needs the '
                              'data samples with boxes')
-        x = self.backbone(inputs)
-        bboxes, labels = boxes_of(data_samples, self.num_classes)
-        x = self.box_encoder(x, bboxes, labels, inputs.shape[-2:])
-        if self.with_neck:
-            x = self.neck(x)
-        return x
+        return self._box_features(inputs,
+                                  *boxes_of(data_samples, self.num_classes))
+
+    def _box_features(self, inputs: Tensor, bboxes: List[Tensor],
+                      labels: List[Tensor]) -> List[Tensor]:
+        x = self.box_encoder(self.backbone(inputs), bboxes, labels,
+                             inputs.shape[-2:])
+        return self.neck(x) if self.with_neck else x
 
     def seg_logits(self, inputs: Tensor, data_samples: SampleList) -> Tensor:
         """Decode-head logits (at the head's resolution) for ``inputs``."""
@@ -96,19 +98,29 @@ class BoxConditionedEncoderDecoder(EncoderDecoder):
 
     def predict(self, inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
-        self._predict_samples = data_samples
-        try:
-            return super().predict(inputs, data_samples)
-        finally:
-            self._predict_samples = None
+        """Predict with the boxes of ``data_samples``.
+
+        ``EncoderDecoder.predict`` hands only the samples' metainfo down to
+        :meth:`encode_decode`, so each sample's boxes are added to its
+        metainfo (``box_prompts``: ``(bboxes, labels)``) and travel with it.
+        """
+        if data_samples is None:
+            raise ValueError('the ancillary (box-conditioned) model needs the '
+                             'data samples with boxes')
+        bboxes, labels = boxes_of(data_samples, self.num_classes)
+        for sample, b, lab in zip(data_samples, bboxes, labels):
+            sample.set_metainfo(dict(box_prompts=(b, lab)))
+        return super().predict(inputs, data_samples)
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
-        # EncoderDecoder.inference passes only the metas down; the boxes come
-        # from the samples given to predict()
-        samples: Optional[SampleList] = getattr(self, '_predict_samples',
-                                                None)
-        x = self.extract_feat(inputs, samples)
+        """Logits of ``inputs`` with the boxes carried in the metainfo."""
+        if any('box_prompts' not in meta for meta in batch_img_metas):
+            raise ValueError('the ancillary (box-conditioned) model predicts '
+                             'through predict(), which carries the boxes')
+        x = self._box_features(
+            inputs, [meta['box_prompts'][0] for meta in batch_img_metas],
+            [meta['box_prompts'][1] for meta in batch_img_metas])
         return self.decode_head.predict(x, batch_img_metas, self.test_cfg)
 
     def _forward(self, inputs: Tensor,

@@ -1,7 +1,8 @@
 """Primary model training of `Ibrahim et al., CVPR 2020
 <https://arxiv.org/abs/1911.07450>`_ with a frozen ancillary model."""
+import copy
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch
 from mmengine.config import Config
@@ -18,47 +19,64 @@ from ...utils.supervision import FULL, indices_with_supervision
 from .box_conditioned_encoder_decoder import BoxConditionedEncoderDecoder
 
 
-def build_ancillary(config: str, checkpoint: Optional[str],
+def build_ancillary(config: Union[str, dict],
                     num_classes: int) -> BoxConditionedEncoderDecoder:
-    """Build the ancillary model from its config file and load its weights.
+    """Build the (untrained) ancillary model from its config file or dict.
+
+    Args:
+        config (str | dict): Path of the ancillary model's config file, or
+            its ``model`` config dict.
+        num_classes (int): Classes of the primary model.
 
     Raises:
-        FileNotFoundError: the config or the checkpoint does not exist.
-        ValueError: the config is no box-conditioned model, its classes differ
-            from the primary model's, or the checkpoint does not match it.
+        FileNotFoundError: the config file does not exist.
+        ValueError: no box-conditioned model, or other classes.
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'{config}: ancillary config not found')
-    model_cfg = Config.fromfile(config).model
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'{config}: ancillary config not found')
+        model_cfg = Config.fromfile(config).model
+        where = config
+    else:
+        model_cfg = Config(dict(model=copy.deepcopy(dict(config)))).model
+        where = 'model.ancillary.config'
     model_cfg.pop('data_preprocessor', None)  # inputs arrive normalised
     model_cfg.pop('pretrained', None)
     model_cfg.get('backbone', {}).pop('init_cfg', None)
     model = MODELS.build(model_cfg)
     if not isinstance(model, BoxConditionedEncoderDecoder):
-        raise ValueError(f'{config}: the ancillary model must be a '
+        raise ValueError(f'{where}: the ancillary model must be a '
                          f'BoxConditionedEncoderDecoder, got '
                          f'{type(model).__name__}')
     if model.num_classes != num_classes:
-        raise ValueError(f'{config}: ancillary model has {model.num_classes} '
+        raise ValueError(f'{where}: ancillary model has {model.num_classes} '
                          f'classes, the primary model {num_classes}')
-    if checkpoint is None:
-        print_log(f'ancillary model from {config} WITHOUT weights '
-                  '(checkpoint=None)', logger='current', level=30)
-    else:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'{checkpoint}: ancillary checkpoint not found (train '
-                f'{config} first, or set model.ancillary.checkpoint)')
-        register_checkpoint_safe_globals()
-        try:
-            load_checkpoint(model, checkpoint, map_location='cpu',
-                            strict=True, revise_keys=[(r'^module\.', '')])
-        except (RuntimeError, KeyError) as e:
-            raise ValueError(f'{checkpoint}: does not match the ancillary '
-                             f'config {config}: {e}') from None
-    model.eval()
-    model.requires_grad_(False)
     return model
+
+
+def load_ancillary(model: nn.Module, checkpoint: Optional[str],
+                   where: str) -> None:
+    """Load the ancillary weights (``None``: keep them untrained, logged).
+
+    Raises:
+        FileNotFoundError: the checkpoint does not exist.
+        ValueError: it does not match the model.
+    """
+    if checkpoint is None:
+        print_log(f'ancillary model {where} WITHOUT weights '
+                  '(checkpoint=None)', logger='current', level=30)
+        return
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'{checkpoint}: ancillary checkpoint not found (train {where} '
+            'first, or set model.ancillary.checkpoint)')
+    register_checkpoint_safe_globals()
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
+                        revise_keys=[(r'^module\.', '')])
+    except (RuntimeError, KeyError) as e:
+        raise ValueError(f'{checkpoint}: does not match the ancillary '
+                         f'config {where}: {e}') from None
 
 
 @MODELS.register_module()
@@ -73,14 +91,19 @@ class SelfCorrectingEncoderDecoder(EncoderDecoder):
     ``ConvSelfCorrectionHead``) wrapping any MMSeg decode head. Auxiliary heads
     are trained on the fully labeled images only.
 
-    The ancillary model is loaded on the first training step and kept out of
-    the module tree: it is never trained, wrapped by DDP or saved in the
-    primary checkpoints, and test / inference (``tools/test.py``) use the
-    primary model alone, without boxes.
+    The ancillary model is kept like the teacher of mmdet's
+    knowledge-distillation detectors (``KnowledgeDistillationSingleStage
+    Detector``): built with the model, frozen and in eval mode, moved by
+    ``to`` / ``cuda`` with it, but not a submodule, so it is never trained,
+    wrapped by DDP or saved in the primary checkpoints. Its weights are
+    loaded by :meth:`init_weights` (which the Runner calls before training),
+    not when the model is built: ``tools/test.py`` and inference use the
+    primary model alone, without boxes and without the ancillary checkpoint.
 
     Args:
-        ancillary (dict): ``config`` (path of the ancillary model's config)
-            and ``checkpoint`` (its trained weights; ``None`` only for tests).
+        ancillary (dict): ``config`` (path of the ancillary model's config
+            file, or its ``model`` config dict) and ``checkpoint`` (its
+            trained weights; ``None`` only for tests).
         **kwargs: ``EncoderDecoder`` arguments.
     """
 
@@ -90,38 +113,65 @@ class SelfCorrectingEncoderDecoder(EncoderDecoder):
             raise ValueError('SelfCorrectingEncoderDecoder needs a '
                              'self-correction decode head, got '
                              f'{type(self.decode_head).__name__}')
-        if 'config' not in ancillary:
-            raise ValueError("ancillary needs 'config' (and 'checkpoint')")
+        if ancillary.get('config') is None:
+            raise ValueError("model.ancillary needs 'config' (a config file "
+                             "or a model dict) and 'checkpoint'")
         self.ancillary_cfg = dict(ancillary)
-        self._ancillary: Optional[nn.Module] = None
+        self.ancillary = build_ancillary(ancillary['config'],
+                                         self.num_classes)
+        self.ancillary.eval()
+        self.ancillary.requires_grad_(False)
+        self.ancillary_loaded = False
 
-    @property
-    def ancillary(self) -> BoxConditionedEncoderDecoder:
-        """The frozen ancillary model (built and loaded on first use)."""
-        if self._ancillary is None:
-            model = build_ancillary(self.ancillary_cfg['config'],
-                                    self.ancillary_cfg.get('checkpoint'),
-                                    self.num_classes)
-            # plain attribute, not a submodule (see the class docstring)
-            object.__setattr__(self, '_ancillary', model)
-        return self._ancillary
+    def __setattr__(self, name: str, value) -> None:
+        # the frozen ancillary model is a plain attribute, not a submodule
+        if name == 'ancillary':
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def init_weights(self) -> None:
+        """Initialise the primary model and load the ancillary weights."""
+        super().init_weights()
+        config = self.ancillary_cfg['config']
+        load_ancillary(self.ancillary, self.ancillary_cfg.get('checkpoint'),
+                       config if isinstance(config, str) else
+                       'model.ancillary.config')
+        self.ancillary_loaded = True
+
+    def to(self, *args, **kwargs) -> nn.Module:
+        self.ancillary.to(*args, **kwargs)
+        return super().to(*args, **kwargs)
+
+    def cuda(self, device=None) -> nn.Module:
+        self.ancillary.cuda(device)
+        return super().cuda(device)
+
+    def cpu(self) -> nn.Module:
+        self.ancillary.cpu()
+        return super().cpu()
+
+    def train(self, mode: bool = True) -> nn.Module:
+        self.ancillary.train(False)  # frozen: BN statistics stay
+        return super().train(mode)
 
     def ancillary_logits(self, inputs: Tensor,
-                         data_samples: SampleList) -> Tensor:
+                         data_samples: SampleList) -> Optional[Tensor]:
         """Ancillary logits for the samples the decode head needs them for
-        (zeros elsewhere), without gradient."""
+        (zeros elsewhere; None when no sample needs them), no gradient."""
+        if not self.ancillary_loaded:
+            raise RuntimeError(
+                'the ancillary weights are not loaded: call init_weights() '
+                '(the Runner does before training)')
         idx = indices_with_supervision(
             data_samples, *self.decode_head.ancillary_supervisions)
-        model = self.ancillary
-        param = next(model.parameters())
-        if param.device != inputs.device:
-            model.to(inputs.device)
+        if not idx:
+            return None
         with torch.no_grad():
-            if not idx:
-                return None
-            sub = model.seg_logits(inputs[idx], [data_samples[i] for i in idx])
-            out = sub.new_zeros((len(data_samples), ) + sub.shape[1:])
-            out[idx] = sub
+            sub = self.ancillary.seg_logits(inputs[idx],
+                                            [data_samples[i] for i in idx])
+        out = sub.new_zeros((len(data_samples), ) + sub.shape[1:])
+        out[idx] = sub
         return out
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict:

@@ -73,6 +73,9 @@ def test_primary_training_with_frozen_ancillary(voc_root, tmp_path,
     cfg.model.ancillary.checkpoint = path
     model = MODELS.build(cfg.model)
     batch = model.data_preprocessor(_batch(cfg), True)
+    with pytest.raises(RuntimeError, match='call init_weights'):
+        model.loss(batch['inputs'], batch['data_samples'])
+    model.init_weights()  # loads the ancillary weights (the Runner calls it)
     losses = model.loss(batch['inputs'], batch['data_samples'])
     assert {'decode.loss_ce', 'decode.loss_weak', 'aux.loss_ce'} <= set(losses)
     # the loaded weights are the checkpoint's; the ancillary model is not a
@@ -81,10 +84,12 @@ def test_primary_training_with_frozen_ancillary(voc_root, tmp_path,
         torch.testing.assert_close(model.ancillary.state_dict()[key], value)
     own = {id(p) for p in model.parameters()}
     assert not own & {id(p) for p in model.ancillary.parameters()}
-    assert not any(k.startswith('_ancillary') for k in model.state_dict())
+    assert not any(k.startswith('ancillary') for k in model.state_dict())
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is None for p in model.ancillary.parameters())
     assert not model.ancillary.training
+    model.train()  # the frozen model stays in eval mode (BN statistics)
+    assert model.training and not model.ancillary.training
     # test time: primary only, no boxes needed
     model.eval()
     for s in batch['data_samples']:
@@ -97,6 +102,7 @@ def test_weak_image_without_boxes(voc_root, tmp_path, ancillary_ckpt):
     cfg = tiny_config(NOSC, voc_root, str(tmp_path))
     cfg.model.ancillary.checkpoint = ancillary_ckpt[0]
     model = MODELS.build(cfg.model)
+    model.init_weights()
     batch = model.data_preprocessor(_batch(cfg), True)
     weak = [s for s in batch['data_samples'] if s.supervision == 'box'][0]
     del weak.gt_instances
@@ -112,11 +118,28 @@ def test_mismatched_ancillary_checkpoint(voc_root, tmp_path, ancillary_ckpt):
     torch.save(dict(state_dict=state), bad)
     cfg = tiny_config(NOSC, voc_root, str(tmp_path))
     cfg.model.ancillary.checkpoint = bad
-    model = MODELS.build(cfg.model)
-    batch = model.data_preprocessor(_batch(cfg), True)
+    model = MODELS.build(cfg.model)  # building needs no checkpoint
     with pytest.raises(ValueError, match='does not match the ancillary'):
-        model.loss(batch['inputs'], batch['data_samples'])
+        model.init_weights()
     cfg.model.ancillary.checkpoint = str(tmp_path / 'none.pth')
     model = MODELS.build(cfg.model)
     with pytest.raises(FileNotFoundError, match='ancillary checkpoint not'):
-        model.loss(batch['inputs'], batch['data_samples'])
+        model.init_weights()
+
+
+def test_ancillary_from_a_config_dict(voc_root, tmp_path, ancillary_ckpt):
+    """model.ancillary.config may be the ancillary model dict itself."""
+    from mmengine.config import Config
+    path, anc = ancillary_ckpt
+    cfg = tiny_config(NOSC, voc_root, str(tmp_path))
+    cfg.model.ancillary.config = Config.fromfile(ANC).model
+    cfg.model.ancillary.checkpoint = path
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    for key, value in anc.state_dict().items():
+        torch.testing.assert_close(model.ancillary.state_dict()[key], value)
+    cfg.model.ancillary.config = dict(cfg.model.ancillary.config,
+                                      type='EncoderDecoder')
+    cfg.model.ancillary.config.pop('box_encoder')
+    with pytest.raises(ValueError, match='must be a BoxConditioned'):
+        MODELS.build(cfg.model)
