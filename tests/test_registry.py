@@ -41,7 +41,7 @@ def test_mmdet_components_reachable_by_scope():
         'LinearSelfCorrectionHead', 'ConvSelfCorrectionHead', 'NGWPHead',
         'StochasticGateASPPHead', 'CAMHead', 'SingleStageWSSS',
         'PixelAdaptiveMaskRefinement', 'StochasticGate',
-        'MultiLabelSoftMarginLoss', 'BalancedCrossEntropyLoss', 'DenseCRF',
+        'BalancedCrossEntropyLoss', 'DenseCRF',
         'PUSLoss', 'DirectionalContrastiveLoss', 'Projector',
         'SoftCrossEntropyLoss'
     ]),

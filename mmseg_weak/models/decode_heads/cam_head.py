@@ -37,8 +37,11 @@ class CAMHead(BaseDecodeHead):
             Defaults to 0.1 (the authors' ``BG_SCORE``).
         cls_score_thr (float, optional): Confidence threshold to remove
             classes at test time. Defaults to None.
-        loss_cls (dict): Classification loss. Defaults to
-            ``MultiLabelSoftMarginLoss``.
+        loss_cls (dict): Classification loss. Defaults to MMSeg's
+            ``CrossEntropyLoss(use_sigmoid=True)`` on ``(N, C)`` scores and
+            multi-hot labels: the multi-label soft-margin loss of Eq. 6
+            (mean over classes and images; equal to
+            ``torch.nn.MultiLabelSoftMarginLoss`` to float rounding).
         **kwargs: :class:`BaseDecodeHead` arguments (``channels`` must equal
             the selected input's channels; ``dropout_ratio`` defaults to 0.5
             as the authors' ``Dropout2d(0.5)``).
@@ -48,7 +51,8 @@ class CAMHead(BaseDecodeHead):
                  background_score: float = 0.1,
                  cls_score_thr: Optional[float] = None,
                  loss_cls: ConfigType = dict(
-                     type='MultiLabelSoftMarginLoss',
+                     type='CrossEntropyLoss',
+                     use_sigmoid=True,
                      loss_weight=1.0,
                      loss_name='loss_cls'),
                  **kwargs) -> None:

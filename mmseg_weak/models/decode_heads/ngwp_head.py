@@ -126,8 +126,11 @@ class NGWPHead(BaseDecodeHead):
         ngwp_eps (float): ``epsilon`` of Eq. 3. Defaults to 1.0 (authors').
         focal_power (float): ``p`` of Eq. 5. Defaults to 3.
         focal_lambda (float): ``lambda`` of Eq. 5. Defaults to 0.01.
-        loss_cls (dict): Classification loss. Defaults to
-            ``MultiLabelSoftMarginLoss``.
+        loss_cls (dict): Classification loss. Defaults to MMSeg's
+            ``CrossEntropyLoss(use_sigmoid=True)`` on ``(N, C)`` scores and
+            multi-hot labels: the multi-label soft-margin loss of Eq. 6
+            (mean over classes and images; equal to
+            ``torch.nn.MultiLabelSoftMarginLoss`` to float rounding).
         loss_decode (dict): Self-supervised segmentation loss. Defaults to
             ``BalancedCrossEntropyLoss``.
         pamr (dict): PAMR module config. Defaults to 10 iterations with
@@ -155,7 +158,8 @@ class NGWPHead(BaseDecodeHead):
                  focal_power: float = 3.0,
                  focal_lambda: float = 0.01,
                  loss_cls: ConfigType = dict(
-                     type='MultiLabelSoftMarginLoss',
+                     type='CrossEntropyLoss',
+                     use_sigmoid=True,
                      loss_weight=1.0,
                      loss_name='loss_cls'),
                  loss_decode: ConfigType = dict(

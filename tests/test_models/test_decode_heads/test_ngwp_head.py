@@ -176,3 +176,22 @@ def test_cam_head():
     assert out.shape == (2, 3, 8, 8)
     assert torch.allclose(out[:, 0], torch.full((2, 8, 8), 0.1))
     assert out[:, 1:].min() >= 0 and out[:, 1:].max() <= 1
+
+
+def test_sigmoid_cross_entropy_is_the_multilabel_soft_margin_loss():
+    """Eq. 6 is MMSeg's CrossEntropyLoss(use_sigmoid=True) on (N, C) scores
+    and multi-hot labels (mean over classes and images): equal to torch's
+    multi-label soft-margin loss (value and gradient) to float rounding."""
+    from mmseg.registry import MODELS
+    loss = MODELS.build(dict(type='CrossEntropyLoss', use_sigmoid=True,
+                             loss_name='loss_cls'))
+    gen = torch.Generator().manual_seed(0)
+    for n, c in ((4, 21), (16, 81), (1, 6)):
+        x = (3 * torch.randn(n, c, generator=gen)).requires_grad_()
+        y = (torch.rand(n, c, generator=gen) > 0.7).float()
+        ours = loss(x, y)
+        ref = torch.nn.functional.multilabel_soft_margin_loss(x, y)
+        torch.testing.assert_close(ours, ref, atol=1e-6, rtol=0)
+        g_ours, = torch.autograd.grad(ours, x)
+        g_ref, = torch.autograd.grad(ref, x)
+        torch.testing.assert_close(g_ours, g_ref, atol=1e-7, rtol=0)
