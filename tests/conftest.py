@@ -140,5 +140,5 @@ def tiny_config(config: str, voc_root: str, work_dir: str, size: int = 48,
     for hook in cfg.get('custom_hooks', []):
         if hook.type == 'CyclicPseudoMaskHook':  # a round ends mid-run
             hook.round_iters = [max(1, iters // 2)]
-            _shrink_scales(hook.predict_pipeline, size)
+            _shrink_scales(hook, size)  # predict / train pipelines
     return cfg

@@ -18,6 +18,7 @@ cd "$ROOT"
 PY=${PYTHON:-python}
 NPROC=${NPROC:-2}
 OUT=${DEMO_DIR:-work_dirs/demo}
+mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)  # absolute: {work} in any option
 DATA=data/synthetic_voc
 VOC=$DATA/VOCdevkit/VOC2012
 SETS=("$@")

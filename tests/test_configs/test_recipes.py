@@ -9,6 +9,8 @@ import os.path as osp
 import sys
 
 import cv2
+import mmcv
+import torch
 import numpy as np
 import pytest
 from conftest import tiny_config
@@ -158,3 +160,95 @@ def test_recipe_d_cam_pamr_crf_masks_train_pspnet(voc_root, gt_cams,
     dataset = runner.train_dataloader.dataset
     assert dataset.get_data_info(0)['seg_map_path'].startswith(str(masks))
     assert os.listdir(masks)
+
+
+def _hook_cfg(cfg):
+    return next(h for h in cfg.custom_hooks
+                if h.type == 'CyclicPseudoMaskHook')
+
+
+def _check_round_masks(round_dir, voc_root, ids):
+    """Every mask of the round exists and holds only the image's labels."""
+    for img_id in ids:
+        mask = np.array(Image.open(osp.join(round_dir, img_id + '.png')))
+        assert set(np.unique(mask)) <= {0} | _image_labels(voc_root, img_id)
+
+
+def test_recipe_b_single_stage_round_then_pspnet_pus(voc_root, tmp_path):
+    from mmcv.transforms import Compose
+    from mmengine.dataset import pseudo_collate
+    from mmseg.registry import DATASETS
+    cfg = tiny_config(
+        osp.join(RECIPES, 'sswss-round_deeplabv3plus-sg_r18-d8_2xb4-2k_'
+                 'synthvoc-96x96.py'), voc_root, str(tmp_path / 'b1'),
+        iters=3)
+    hooks = {h.type: h for h in cfg.custom_hooks}
+    hooks['SegLossWarmupHook'].warmup_iters = 1  # the seg loss acts too
+    hooks['CyclicPseudoMaskHook'].round_iters = [1.0]  # at the end
+    runner = _runner(cfg)
+    runner.train()
+    round_dir = osp.join(str(tmp_path / 'b1'), 'pseudo_masks', 'round_1')
+    ds_cfg = cfg.train_dataloader.dataset
+    with open(osp.join(voc_root, ds_cfg.ann_file)) as f:
+        ids = f.read().split()
+    _check_round_masks(round_dir, voc_root, ids)
+    # the round's masks are the trained model's: predict one image again
+    hook = _hook_cfg(cfg)
+    dataset = DATASETS.build(dict(ds_cfg, pipeline=hook.predict_pipeline))
+    model = runner.model.eval()
+    with torch.no_grad():
+        sample = model.test_step(pseudo_collate([dataset[0]]))[0]
+    probs = torch.softmax(sample.seg_logits.data, 0).numpy()
+    labels = sample.gt_img_labels.numpy() > 0
+    labels[0] = True
+    keep = np.flatnonzero(labels)
+    kept = probs[keep] / probs[keep].sum(0, keepdims=True)
+    info = dataset.get_data_info(0)
+    post = Compose(hook.post_pipeline)(
+        dict(img=mmcv.imread(osp.join(info['img_path'])),
+             seg_probs=kept, seg_probs_classes=keep))
+    expected = keep[post['seg_probs'].argmax(0)]
+    got = np.array(Image.open(osp.join(round_dir, info['img_id'] + '.png')))
+    assert (got == expected).mean() > 0.999
+    # step 2: PSPNet + PUS on that round
+    cfg2 = tiny_config(
+        osp.join(RECIPES,
+                 'pspnet-pus_r18-d8_2xb4-1k_synthvoc-sswss-round-96x96.py'),
+        voc_root, str(tmp_path / 'b2'), iters=2)
+    cfg2.train_dataloader.dataset.data_prefix.pseudo_path = round_dir
+    _force_pus(cfg2.model)
+    probe = _PUSProbe()
+    runner2 = _runner(cfg2, probe)
+    runner2.train()
+    assert any(probe.active)
+    info = runner2.train_dataloader.dataset.get_data_info(0)
+    assert info['seg_map_path'].startswith(round_dir)
+
+
+def test_recipe_e_box_crf_pus_and_cyclic_round(voc_root, tmp_path):
+    cfg = tiny_config(
+        osp.join(RECIPES, 'pspnet-pus_r18-d8_2xb4-2k_synthvoc-boxcrf-round-'
+                 '96x96.py'), voc_root, str(tmp_path), iters=4)
+    assert _hook_cfg(cfg).round_iters == [2]
+    _force_pus(cfg.model)
+    probe = _PUSProbe()
+    runner = _runner(cfg, probe)
+    ds = runner.train_dataloader.dataset
+    assert ds.supervision == 'box'
+    # the box -> CRF pipeline makes masks of the box classes only
+    sample = ds[0]['data_samples']
+    img_id = ds.get_data_info(0)['img_id']
+    assert set(sample.gt_sem_seg.data.unique().tolist()) <= {
+        0, 255} | _image_labels(voc_root, img_id)
+    runner.train()
+    # PUS acted in round 0 and is off in the cyclic round
+    assert probe.active[:2] == [True, True]
+    assert probe.active[2:] == [False, False]
+    round_dir = osp.join(str(tmp_path), 'pseudo_masks', 'round_1')
+    with open(osp.join(voc_root, cfg.train_dataloader.dataset.ann_file)) as f:
+        ids = f.read().split()
+    _check_round_masks(round_dir, voc_root, ids)
+    # after the round the images train on the round's masks
+    ds = runner.train_loop.dataloader.dataset
+    assert ds.supervision == 'pseudo_mask'
+    assert ds.get_data_info(0)['seg_map_path'].startswith(round_dir)

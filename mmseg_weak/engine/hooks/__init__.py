@@ -9,3 +9,7 @@ from .cyclic_pseudo_mask_hook import (CyclicPseudoMaskHook,  # noqa: E402
                                       write_label_png)
 
 __all__ += ['CyclicPseudoMaskHook', 'write_label_png']
+from .round_poly_lr import RoundPolyLR  # noqa: E402
+
+__all__ += ['RoundPolyLR']
+from .iter_sync_buffers_hook import IterSyncBuffersHook  # noqa: E402,F401
