@@ -33,7 +33,7 @@ def test_mmdet_components_reachable_by_scope():
         'LoadBoxesFromInstanceMap', 'PAMRRefineMasks', 'LoadCAMs',
         'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',
         'ProportionalPseudoMask', 'ArgmaxPseudoMask', 'OverlappingCropPair',
-        'SelectCropView', 'RandomHue', 'RandomGaussianBlur'
+        'SelectCropView', 'RandomHue', 'RandomGaussianBlur', 'DenseCRFRefine'
     ]),
     ('MODELS', [
         'BoxEncoder', 'BoxConditionedEncoderDecoder',
@@ -43,8 +43,9 @@ def test_mmdet_components_reachable_by_scope():
         'PixelAdaptiveMaskRefinement', 'StochasticGate',
         'BalancedCrossEntropyLoss', 'DenseCRF',
         'PUSLoss', 'DirectionalContrastiveLoss', 'Projector',
-        'SoftCrossEntropyLoss'
+        'SoftCrossEntropyLoss', 'DepthwiseSeparableASPPFeatureHead'
     ]),
+    ('PARAM_SCHEDULERS', ['RoundPolyLR']),
     ('HOOKS', [
         'SelfCorrectionAlphaHook', 'SegLossWarmupHook', 'CyclicPseudoMaskHook'
     ]),
