@@ -12,11 +12,14 @@
 # checkpoint instead of training; config "!" runs the train options as a
 # command, scored when it writes {work}/<name>/test/metrics.json).
 # DEMO_REUSE=1 reuses a run's existing checkpoint instead of retraining.
+# Every run is seeded (DEMO_SEED, default 0; a row's own randomness.seed
+# wins), so that two fresh demos give the same table.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY=${PYTHON:-python}
 NPROC=${NPROC:-2}
+SEED=${DEMO_SEED:-0}
 OUT=${DEMO_DIR:-work_dirs/demo}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)  # absolute: {work} in any option
 DATA=data/synthetic_voc
@@ -66,7 +69,8 @@ for set in "${SETS[@]}"; do
         else
             echo "=== [$set/$name] train: $config $extra"
             # shellcheck disable=SC2086  # extra holds several options
-            PYTHON="$PY" bash tools/dist_train.sh "$config" "$NPROC" --work-dir "$wd" $extra
+            PYTHON="$PY" bash tools/dist_train.sh "$config" "$NPROC" --work-dir "$wd" \
+                --cfg-options randomness.seed="$SEED" $extra
             ckpt=$(cat "$wd/last_checkpoint")
         fi
         echo "=== [$set/$name] test: $ckpt $test_extra"
