@@ -31,6 +31,7 @@ import argparse
 import copy
 import os.path as osp
 import sys
+import warnings
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -44,6 +45,20 @@ from torch import nn
 
 from mmseg_weak.utils.checkpoint import register_checkpoint_safe_globals
 from mmseg_weak.utils.cam_io import save_cams
+
+# Known deprecation warnings of the dependencies, nothing we can act on
+# (these exact messages only; everything else is still shown). They are
+# raised at run time (config loading, model building), after the imports.
+warnings.filterwarnings(
+    'ignore',
+    message='pkg_resources is deprecated as an API',
+    category=UserWarning,
+    module=r'(mmengine\.utils\.package_utils|importlib)$')
+warnings.filterwarnings(
+    'ignore',
+    message='``build_loss`` would be deprecated soon',
+    category=UserWarning,
+    module=r'mmseg\.models\.builder$')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -53,6 +53,7 @@ import json
 import os
 import os.path as osp
 import sys
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -71,6 +72,20 @@ from mmseg_weak.datasets.voc_annotation import (AnnotationError,
                                                 parse_voc_xml, read_split)
 from mmseg_weak.utils.label_png import read_label_png, write_label_png
 from mmseg_weak.utils.cam_io import CAM_FILE_SUFFIX, CAMFileError
+
+# Known deprecation warnings of the dependencies, nothing we can act on
+# (these exact messages only; everything else is still shown). They are
+# raised at run time (config loading, model building), after the imports.
+warnings.filterwarnings(
+    'ignore',
+    message='pkg_resources is deprecated as an API',
+    category=UserWarning,
+    module=r'(mmengine\.utils\.package_utils|importlib)$')
+warnings.filterwarnings(
+    'ignore',
+    message='``build_loss`` would be deprecated soon',
+    category=UserWarning,
+    module=r'mmseg\.models\.builder$')
 
 VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
 _PALETTE = get_palette('voc')

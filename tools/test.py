@@ -4,19 +4,50 @@ Works on GPU and CPU: the checkpoint is loaded with torch's ``weights_only``
 default thanks to :func:`mmseg_weak.utils.register_checkpoint_safe_globals`,
 and without CUDA distributed runs use ``gloo`` (see
 :mod:`mmseg_weak.utils.dist_utils`).
+
+Under ``torchrun`` (``tools/dist_test.sh``) each rank dies with the torchrun
+agent. The console shows no config (the training printed it; it is in the
+log file) and no known third-party deprecation warnings.
 """
-import argparse
-import json
 import os
-import os.path as osp
 
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.dist import is_main_process
-from mmengine.runner import Runner
+# The torchrun agent that started this process, read before the slow imports
+# (see mmseg_weak.utils.dist_utils.exit_with_launcher).
+_PARENT_PID = os.getppid()
 
-from mmseg_weak.utils import (cleanup_distributed,
+import warnings  # noqa: E402
+
+# Known deprecation warnings of the dependencies, nothing we can act on
+# (these exact messages only; everything else is still shown).
+warnings.filterwarnings(
+    'ignore',
+    message='pkg_resources is deprecated as an API',
+    category=UserWarning,
+    module=r'(mmengine\.utils\.package_utils|importlib)$')
+warnings.filterwarnings(
+    'ignore',
+    message='``build_loss`` would be deprecated soon',
+    category=UserWarning,
+    module=r'mmseg\.models\.builder$')
+warnings.filterwarnings(
+    'ignore',
+    message='`broadcast_buffers` is deprecated',
+    category=FutureWarning,
+    module=r'mmengine\.model\.wrappers\.distributed$')
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os.path as osp  # noqa: E402
+
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
                               register_checkpoint_safe_globals,
                               setup_cpu_distributed)
+from mmseg_weak.utils.dist_utils import (exit_with_launcher,  # noqa: E402
+                                         quiet_runner_console)
 
 
 def parse_args() -> argparse.Namespace:
@@ -100,6 +131,8 @@ def trigger_visualization_hook(cfg: Config,
 def main() -> None:
     """Build the config and the Runner, then test."""
     args = parse_args()
+    if args.launcher == 'pytorch':
+        exit_with_launcher(_PARENT_PID)
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -135,6 +168,7 @@ def main() -> None:
 
     register_checkpoint_safe_globals()
     cfg = setup_cpu_distributed(cfg, args.launcher)
+    quiet_runner_console(show_config=False)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if is_main_process():

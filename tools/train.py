@@ -3,23 +3,56 @@
 Differences to MMSeg's launcher: mmengine checkpoints are made loadable with
 torch >= 2.6's ``weights_only`` default (for ``--resume``/``load_from``), and
 without CUDA distributed runs use a ``gloo`` process group, BN instead of
-SyncBN and a CPU model wrapper (see :mod:`mmseg_weak.utils.dist_utils`).
+SyncBN, BN statistics averaged over the ranks (``IterSyncBuffersHook``) and a
+CPU model wrapper (see :mod:`mmseg_weak.utils.dist_utils`).
+
+Under ``torchrun`` (``tools/dist_train.sh``) each rank dies with the torchrun
+agent, even when that is killed with ``kill -9``. The console gets a compact
+config and no known third-party deprecation warnings; the log file in the
+work dir has mmengine's full output.
 """
-import argparse
-import logging
 import os
-import os.path as osp
-import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.device import get_device
-from mmengine.logging import print_log
-from mmengine.runner import Runner
+# The torchrun agent that started this process, read before the slow imports
+# (see mmseg_weak.utils.dist_utils.exit_with_launcher).
+_PARENT_PID = os.getppid()
 
-from mmseg.registry import RUNNERS
-from mmseg_weak.utils import (cleanup_distributed,
+import warnings  # noqa: E402
+
+# Known deprecation warnings of the dependencies, nothing we can act on
+# (these exact messages only; everything else is still shown).
+warnings.filterwarnings(
+    'ignore',
+    message='pkg_resources is deprecated as an API',
+    category=UserWarning,
+    module=r'(mmengine\.utils\.package_utils|importlib)$')
+warnings.filterwarnings(
+    'ignore',
+    message='``build_loss`` would be deprecated soon',
+    category=UserWarning,
+    module=r'mmseg\.models\.builder$')
+warnings.filterwarnings(
+    'ignore',
+    message='`broadcast_buffers` is deprecated',
+    category=FutureWarning,
+    module=r'mmengine\.model\.wrappers\.distributed$')
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os.path as osp  # noqa: E402
+import sys  # noqa: E402
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.device import get_device  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmseg.registry import RUNNERS  # noqa: E402
+from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
                               register_checkpoint_safe_globals,
                               setup_cpu_distributed)
+from mmseg_weak.utils.dist_utils import (exit_with_launcher,  # noqa: E402
+                                         quiet_runner_console)
 
 # devices on which mmengine's AmpOptimWrapper works
 AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
@@ -67,6 +100,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Build the config and the Runner, then train."""
     args = parse_args()
+    if args.launcher == 'pytorch':
+        exit_with_launcher(_PARENT_PID)
 
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -104,6 +139,7 @@ def main() -> None:
 
     register_checkpoint_safe_globals()
     cfg = setup_cpu_distributed(cfg, args.launcher)
+    quiet_runner_console(show_config=True)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

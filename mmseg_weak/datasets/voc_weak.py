@@ -15,10 +15,11 @@ lists written by ``tools/dataset_converters/make_splits.py`` and draws batches
 with mmdet's ``MultiSourceSampler``.
 """
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
 from mmengine.logging import print_log
+from PIL import Image
 from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 
@@ -29,6 +30,42 @@ from .voc_annotation import (AnnotationError, image_labels_from_instances,
 
 #: data_info keys that hold a label source, by supervision type
 _MASK_PREFIX = {FULL: 'seg_map_path', PSEUDO_MASK: 'pseudo_path'}
+
+#: EXIF orientations that swap width and height (90/270 degree rotations)
+_EXIF_TRANSPOSED = (5, 6, 7, 8)
+
+
+def read_image_size(path: str,
+                    backend_args: Optional[dict] = None,
+                    exif_orientation: bool = False) -> Tuple[int, int]:
+    """``(height, width)`` of an image file, from its header only.
+
+    PIL reads the header and decodes no pixel (a few KB of a JPEG/PNG).
+
+    Args:
+        path: The file.
+        backend_args: mmengine file backend arguments.
+        exif_orientation: Apply the EXIF orientation (a 90/270 degree
+            rotation swaps height and width) as ``LoadImageFromFile``'s
+            default cv2 decoding does; masks are decoded as stored.
+
+    Returns:
+        tuple: ``(height, width)``.
+
+    Raises:
+        AnnotationError: When the file is not a readable image.
+    """
+    try:
+        with fileio.get_local_path(path, backend_args=backend_args) as local:
+            with Image.open(local) as img:
+                width, height = img.size
+                orientation = img.getexif().get(0x0112, 1) \
+                    if exif_orientation else 1
+    except (OSError, SyntaxError, ValueError) as e:
+        raise AnnotationError(f'{path}: not a readable image ({e})') from e
+    if orientation in _EXIF_TRANSPOSED:
+        width, height = height, width
+    return height, width
 
 
 @DATASETS.register_module()
@@ -68,7 +105,17 @@ class WeakVOCDataset(BaseSegDataset):
             ``'image_label'`` samples take their labels from.
         invalid_sample (str): ``'raise'`` (default) stops at the first bad
             sample with an error naming the file and the problem; ``'skip'``
-            drops it, logs a warning per file and a summary.
+            drops it, logs a warning per file and a summary. Bad samples are
+            found when the dataset is built: a missing image / mask / XML,
+            an XML error, a box-supervised image without box, and (with
+            ``check_mask_size``) a mask or pseudo-mask whose size differs
+            from its image's, or an unreadable image or mask.
+        check_mask_size (bool): Compare the size of each label mask
+            (``'full'`` masks, pseudo-masks) with its image's when the
+            dataset is built, reading only the files' headers (PIL; about
+            0.1 ms per file on a local disk). Without it a wrong size is
+            only found by ``LoadVerifiedAnnotations`` during training, which
+            then stops. Defaults to True.
         ignore_classes (Sequence[str]): XML class names skipped on purpose.
         data_prefix (dict): Folders: ``img_path``, ``seg_map_path`` (ground
             truth), ``ann_path`` (XML) and, for pseudo-masks, ``pseudo_path``.
@@ -82,6 +129,7 @@ class WeakVOCDataset(BaseSegDataset):
                  with_boxes: Optional[bool] = None,
                  image_label_source: str = 'xml',
                  invalid_sample: str = 'raise',
+                 check_mask_size: bool = True,
                  ignore_classes: Sequence[str] = (),
                  data_prefix: Optional[dict] = None,
                  img_suffix: str = '.jpg',
@@ -104,6 +152,7 @@ class WeakVOCDataset(BaseSegDataset):
         self.with_boxes = with_boxes
         self.image_label_source = image_label_source
         self.invalid_sample = invalid_sample
+        self.check_mask_size = check_mask_size
         self.ignore_classes = tuple(ignore_classes)
         if data_prefix is None:
             data_prefix = dict(
@@ -169,9 +218,22 @@ class WeakVOCDataset(BaseSegDataset):
                     f'{path}: {self.supervision} mask of image {img_id} '
                     'not found')
             info['seg_map_path'] = path
+            if self.check_mask_size:
+                self._check_mask_size(info['img_path'], path)
         if self._reads_annotation:
             self._add_annotation(img_id, info)
         return info
+
+    def _check_mask_size(self, img_path: str, mask_path: str) -> None:
+        """Raise :class:`AnnotationError` naming both files when the label
+        mask and the image differ in size (headers only)."""
+        mask_h, mask_w = read_image_size(mask_path, self.backend_args)
+        img_h, img_w = read_image_size(
+            img_path, self.backend_args, exif_orientation=True)
+        if (mask_h, mask_w) != (img_h, img_w):
+            raise AnnotationError(
+                f'{mask_path}: {self.supervision} mask size {mask_w}x{mask_h} '
+                f'differs from image size {img_w}x{img_h} ({img_path})')
 
     def _add_annotation(self, img_id: str, info: Dict) -> None:
         """Add boxes / image labels of ``img_id`` from its VOC XML file."""

@@ -465,11 +465,11 @@ class _ConsoleFilter(logging.Filter):
         """The console text of ``msg``, or None to print it unchanged."""
         if msg.startswith('Config:\n'):
             cfg = self.cfg
+            name = cfg.filename or 'built in code'
             if self.show_config:
-                return (f'Config ({cfg.filename}; compact, mmengine\'s text '
-                        f'in the log file):\n{compact_config_text(cfg)}')
-            return (f'Config: {cfg.filename} (not printed again; in the '
-                    'log file)')
+                return (f'Config ({name}; compact, mmengine\'s text in the '
+                        f'log file):\n{compact_config_text(cfg)}')
+            return f'Config: {name} (not printed again; in the log file)'
         if msg.startswith('Hooks will be executed in the following order'):
             hooks = []
             for line in msg.splitlines():

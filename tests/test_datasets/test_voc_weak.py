@@ -128,8 +128,10 @@ def test_pseudo_masks(voc_root, synth_metainfo, tmp_path):
     for img_id in ids.split():
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(
             pseudo / f'{img_id}.png')
+    # (8x8 masks of larger images: without the build-time size check, so
+    # that the load-time check is tested; see test_mask_size_*)
     ds = _dataset(voc_root, synth_metainfo, supervision='pseudo_mask',
-                  data_prefix=prefix)
+                  data_prefix=prefix, check_mask_size=False)
     info = ds.get_data_info(0)
     assert info['seg_map_path'] == str(pseudo / f"{info['img_id']}.png")
     assert info['gt_seg_map_path'] != info['seg_map_path']
@@ -143,5 +145,74 @@ def test_pseudo_masks(voc_root, synth_metainfo, tmp_path):
     # with an XML folder, pseudo-mask images carry the image labels the
     # pseudo-masks were made from
     ds = _dataset(voc_root, synth_metainfo, supervision='pseudo_mask',
-                  data_prefix=dict(prefix, ann_path='Annotations'))
+                  data_prefix=dict(prefix, ann_path='Annotations'),
+                  check_mask_size=False)
     assert ds.get_data_info(0)['img_labels']
+
+
+def _resize_png(path, size):
+    """Rewrite a label PNG at another size (nearest), palette kept."""
+    img = Image.open(path)
+    img.resize(size, Image.NEAREST).save(path)
+
+
+@pytest.mark.parametrize('supervision', ['full', 'pseudo_mask'])
+def test_mask_size_mismatch_raises_or_skips(voc_root, synth_metainfo,
+                                            tmp_path, supervision):
+    """A mask / pseudo-mask whose size differs from its image's is found
+    when the dataset is built (headers only), not mid-training."""
+    root = _copy_root(voc_root, tmp_path)
+    ids = open(osp.join(root, 'ImageSets/Segmentation/aug.txt')).read().split()
+    prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
+    if supervision == 'pseudo_mask':
+        pseudo = osp.join(root, 'pseudo')
+        shutil.copytree(osp.join(root, 'SegmentationClassAug'), pseudo)
+        prefix['pseudo_path'] = 'pseudo'
+        bad_mask = osp.join(pseudo, ids[3] + '.png')
+    else:
+        bad_mask = osp.join(root, 'SegmentationClassAug', ids[3] + '.png')
+    width, height = Image.open(bad_mask).size
+    _resize_png(bad_mask, (width + 3, height))
+    image = osp.join(root, 'JPEGImages', ids[3] + '.jpg')
+
+    with pytest.raises(AnnotationError) as err:
+        _dataset(root, synth_metainfo, supervision=supervision,
+                 data_prefix=prefix)
+    msg = str(err.value)
+    assert bad_mask in msg and image in msg  # both files named
+    assert f'mask size {width + 3}x{height} differs from image size ' \
+        f'{width}x{height}' in msg
+
+    ds = _dataset(root, synth_metainfo, supervision=supervision,
+                  data_prefix=prefix, invalid_sample='skip')
+    kept = [ds.get_data_info(i)['img_id'] for i in range(len(ds))]
+    assert len(ds) == len(ids) - 1 and ids[3] not in kept
+
+    # without the build-time check the sample is kept (and the loader
+    # raises when it reads it, naming both files)
+    ds = _dataset(root, synth_metainfo, supervision=supervision,
+                  data_prefix=prefix, check_mask_size=False)
+    assert len(ds) == len(ids)
+
+
+def test_mask_size_check_unreadable_and_exif(voc_root, synth_metainfo,
+                                             tmp_path):
+    """An unreadable mask is a bad sample too; an EXIF-rotated JPEG counts
+    with its displayed size, as cv2 decodes it for LoadImageFromFile."""
+    root = _copy_root(voc_root, tmp_path)
+    ids = open(osp.join(root, 'ImageSets/Segmentation/aug.txt')).read().split()
+    broken = osp.join(root, 'SegmentationClassAug', ids[5] + '.png')
+    open(broken, 'wb').write(b'not a png')
+    with pytest.raises(AnnotationError, match='not a readable image'):
+        _dataset(root, synth_metainfo)
+    ds = _dataset(root, synth_metainfo, invalid_sample='skip')
+    assert len(ds) == len(ids) - 1
+
+    # a JPEG stored W x H with orientation 6 (90 degrees) is H x W for cv2
+    from mmseg_weak.datasets.voc_weak import read_image_size
+    jpg = str(tmp_path / 'rotated.jpg')
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new('RGB', (40, 30)).save(jpg, exif=exif)
+    assert read_image_size(jpg) == (30, 40)
+    assert read_image_size(jpg, exif_orientation=True) == (40, 30)

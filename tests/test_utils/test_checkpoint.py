@@ -215,3 +215,38 @@ def test_numpy1_names_are_accepted(clean_allow_list):
     out = torch.load(io.BytesIO(data), weights_only=True)
     np.testing.assert_array_equal(out['a'], np.arange(3.0))
     assert out['eta'] == 2.0
+
+
+def test_import_mmseg_weak_registers_the_allow_list(mmengine_checkpoint):
+    """``custom_imports=dict(imports=['mmseg_weak'])`` is enough: importing
+    the package (in a fresh interpreter) registers exactly
+    :func:`checkpoint_safe_globals` and an mmengine checkpoint loads with
+    torch's weights-only default."""
+    import os
+    import subprocess
+    import sys
+    code = (
+        'import torch\n'
+        'def key(g):\n'
+        '    if isinstance(g, tuple):\n'
+        '        return g[1]\n'
+        '    return f"{g.__module__}.{g.__qualname__}"\n'
+        'import mmseg_weak\n'
+        'from mmseg_weak.utils import checkpoint_safe_globals\n'
+        'got = {key(g) for g in torch.serialization.get_safe_globals()}\n'
+        'want = {key(g) for g in checkpoint_safe_globals()}\n'
+        'assert want <= got, want - got\n'
+        '# the rest is what torch registers itself\n'
+        'others = got - want\n'
+        'assert all(k.startswith("torch.") for k in others), others\n'
+        f'ckpt = torch.load({mmengine_checkpoint!r}, map_location="cpu")\n'
+        'print("loaded", ckpt["meta"]["iter"])\n')
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+    }
+    proc = subprocess.run([sys.executable, '-c', code], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'loaded 2' in proc.stdout

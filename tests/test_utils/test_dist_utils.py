@@ -1,6 +1,8 @@
 """Tests of the CPU-aware distributed setup (mmseg_weak.utils.dist_utils)."""
 import copy
+import os
 import socket
+import sys
 
 import pytest
 import torch
@@ -179,6 +181,7 @@ def test_cpu_distributed_setup_and_ddp_training(no_cuda, monkeypatch,
             broadcast_buffers=True)
         assert cfg.model.backbone.norm_cfg.type == 'BN'
         assert cfg.get('sync_bn') is None
+        assert cfg.custom_hooks == [dict(type='IterSyncBuffersHook')]
 
         runner = Runner(
             model=_ToyModel(),
@@ -234,3 +237,208 @@ def test_defaults_when_config_has_no_env_or_wrapper(no_cuda, monkeypatch):
         device_ids=None,
         broadcast_buffers=False,
         find_unused_parameters=True)
+
+
+# ---------------------------------------------------------------------------
+# IterSyncBuffersHook (added to CPU DDP runs)
+# ---------------------------------------------------------------------------
+
+
+def test_cpu_ddp_config_gets_the_sync_buffers_hook(no_cuda, monkeypatch):
+    import mmseg_weak.utils.dist_utils as dist_utils
+    monkeypatch.setattr(dist_utils, 'init_cpu_process_group',
+                        lambda launcher, timeout=None: None)
+    cfg = Config(dict(model=dict(type='Toy'),
+                      custom_hooks=[dict(type='SegLossWarmupHook')]))
+    setup_cpu_distributed(cfg, 'pytorch')
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        'SegLossWarmupHook', 'IterSyncBuffersHook'
+    ]
+    # idempotent
+    assert not dist_utils.add_sync_buffers_hook(cfg)
+    assert len(cfg.custom_hooks) == 2
+    # mmengine's SyncBuffersHook is replaced (it syncs after the checkpoint
+    # of an iteration-based run is saved)
+    cfg = Config(dict(model=dict(type='Toy'),
+                      custom_hooks=[dict(type='SyncBuffersHook')]))
+    setup_cpu_distributed(cfg, 'pytorch')
+    assert [h['type'] for h in cfg.custom_hooks] == ['IterSyncBuffersHook']
+    # not for single-process runs, not on GPU machines
+    cfg = Config(dict(model=dict(type='Toy')))
+    setup_cpu_distributed(cfg, 'none')
+    assert 'custom_hooks' not in cfg
+
+
+def test_iter_sync_buffers_hook_syncs_before_checkpoint_and_val(monkeypatch):
+    """Averages after every train iteration (before CheckpointHook and the
+    validation that may follow), not twice without training in between."""
+    from mmengine.hooks import CheckpointHook
+    from mmengine.runner.priority import get_priority
+
+    import mmseg_weak.engine.hooks.iter_sync_buffers_hook as mod
+    from mmseg_weak.engine.hooks import IterSyncBuffersHook
+    calls = []
+    monkeypatch.setattr(mod, 'all_reduce_params',
+                        lambda params, op: calls.append((list(params), op)))
+    model = nn.BatchNorm1d(3)
+
+    class _Runner:
+        pass
+
+    runner = _Runner()
+    runner.model = model
+    hook = IterSyncBuffersHook()
+    assert get_priority(hook.priority) < get_priority(CheckpointHook.priority)
+    hook.distributed = True
+    hook.before_val_epoch(runner)  # validation before any training
+    assert len(calls) == 1
+    assert calls[0][1] == 'mean'
+    assert len(calls[0][0]) == 3  # running_mean, running_var, num_batches
+    for _ in range(3):
+        hook.before_train_iter(runner, 0)
+        hook.after_train_iter(runner, 0)
+    assert len(calls) == 4
+    hook.before_val_epoch(runner)  # buffers unchanged since the last sync
+    hook.after_train_epoch(runner)
+    assert len(calls) == 4
+    hook.distributed = False
+    hook.before_train_iter(runner, 0)
+    hook.after_train_iter(runner, 0)
+    assert len(calls) == 4
+
+
+# ---------------------------------------------------------------------------
+# Ranks die with their torchrun agent
+# ---------------------------------------------------------------------------
+
+_CHILD = '''
+import os, sys, time
+parent = os.getppid()
+from mmseg_weak.utils.dist_utils import exit_with_launcher
+print("armed" if exit_with_launcher(parent) else "not armed", flush=True)
+time.sleep(300)
+'''
+
+_AGENT = '''
+import os, subprocess, sys, time
+env = dict(os.environ, TORCHELASTIC_RUN_ID="test")
+env.pop("MMSEG_WEAK_TORCHRUN_PID", None)
+# like torchrun: the rank in a session of its own
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], env=env,
+                         start_new_session=True)
+print(child.pid, flush=True)
+time.sleep(300)
+'''
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='prctl')
+def test_rank_dies_with_its_agent():
+    import signal
+    import subprocess
+    import time
+    agent = subprocess.Popen([sys.executable, '-c', _AGENT, _CHILD],
+                             stdout=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    child = None
+    try:
+        child = int(agent.stdout.readline())
+        assert agent.stdout.readline().strip() == 'armed'
+        assert _alive(child)
+        os.kill(agent.pid, signal.SIGKILL)  # like kill -9 <torchrun>
+        agent.wait()
+        deadline = time.time() + 10
+        while _alive(child) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not _alive(child)
+    finally:
+        for pid in (agent.pid, child):
+            if pid and _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_rank_exits_when_agent_already_gone():
+    """The agent died before the signal was armed: the rank stops."""
+    import subprocess
+    env = dict(os.environ, TORCHELASTIC_RUN_ID='test',
+               MMSEG_WEAK_TORCHRUN_PID='1')  # not our parent
+    proc = subprocess.run([
+        sys.executable, '-c',
+        'from mmseg_weak.utils.dist_utils import exit_with_launcher\n'
+        'exit_with_launcher()\nprint("still running")'
+    ], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert 'still running' not in proc.stdout
+    assert 'torchrun agent (pid 1)' in proc.stderr
+
+
+def test_exit_with_launcher_only_under_torchrun(monkeypatch):
+    from mmseg_weak.utils.dist_utils import exit_with_launcher
+    monkeypatch.delenv('TORCHELASTIC_RUN_ID', raising=False)
+    assert exit_with_launcher() is False
+
+
+# ---------------------------------------------------------------------------
+# Console of the launchers
+# ---------------------------------------------------------------------------
+
+
+def test_quiet_runner_console(tmp_path, capsys, monkeypatch):
+    """Compact config, one-line hook list, no torch build flags on the
+    console; mmengine's full text in the log file."""
+    from mmseg_weak.utils.dist_utils import (compact_config_text,
+                                             quiet_runner_console)
+    # restore Runner.build_logger after the test
+    monkeypatch.setattr(Runner, 'build_logger', Runner.build_logger)
+    quiet_runner_console(show_config=True)
+    quiet_runner_console(show_config=True)  # wraps once
+    assert not getattr(Runner.build_logger.__wrapped__, '_mmseg_weak_quiet',
+                       False)
+    cfg = Config(dict(a=dict(b=[1, 2, 3], c=(4, 5)), crop_size=(8, 8)))
+    runner = Runner(
+        model=_ToyModel(),
+        work_dir=str(tmp_path),
+        experiment_name='test_quiet_console',
+        cfg=cfg,
+        default_hooks=dict(checkpoint=None))
+    out = capsys.readouterr().out
+    log = open(runner.logger.log_file).read()
+    assert 'Config (' in out and compact_config_text(cfg) in out
+    assert "a = {'b': [1, 2, 3], 'c': (4, 5)}" in out
+    assert 'Hooks will be executed' not in out
+    assert 'Hooks (' in out and 'RuntimeInfoHook (VERY_HIGH)' in out
+    assert '  - ' not in out and 'GPU number' in out
+    # the log file is mmengine's
+    assert 'Config:\n' in log and 'Hooks will be executed' in log
+    assert '  - ' in log and 'Config (' not in log
+    del runner
+
+    quiet_runner_console(show_config=False)
+    runner = Runner(
+        model=_ToyModel(),
+        work_dir=str(tmp_path / 'b'),
+        experiment_name='test_quiet_console_b',
+        cfg=cfg,
+        default_hooks=dict(checkpoint=None))
+    out = capsys.readouterr().out
+    assert 'not printed again' in out and "'b': [1, 2, 3]" not in out
+    del runner
+
+
+def test_compact_config_text_is_python():
+    from mmseg_weak.utils.dist_utils import compact_config_text
+    cfg = Config(dict(z=1, model=dict(type='M', sizes=[(1, 2)] * 30,
+                                      name='x' * 100)))
+    text = compact_config_text(cfg)
+    ns = {}
+    exec(text, ns)  # noqa: S102
+    assert ns['model'] == cfg.model.to_dict() and ns['z'] == 1
+    assert text.index('model =') < text.index('z =')
+    assert len(text.splitlines()) < 10

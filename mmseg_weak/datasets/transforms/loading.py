@@ -83,7 +83,10 @@ class LoadVerifiedAnnotations(LoadAnnotations):
         if 'img' in results and seg.shape[:2] != shape:
             raise AnnotationError(
                 f'{path}: mask size {seg.shape[1]}x{seg.shape[0]} differs '
-                f"from image size {shape[1]}x{shape[0]} ({results['img_path']})")
+                f'from image size {shape[1]}x{shape[0]} '
+                f"({results['img_path']}) (WeakVOCDataset & co. find this "
+                "when they are built: check_mask_size=True, "
+                "invalid_sample='skip' drops the sample)")
         if self.num_classes is not None:
             values = np.unique(seg)
             bad = values[(values >= self.num_classes)
