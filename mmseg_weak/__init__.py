@@ -13,7 +13,7 @@ without ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``: the config's
 ``custom_imports`` is imported by ``Config.fromfile``, before any checkpoint
 is read.
 """
-from . import datasets, engine, evaluation, models, utils  # noqa: F401
+from . import datasets, engine, models, utils  # noqa: F401
 from .utils.checkpoint import register_checkpoint_safe_globals
 from .version import __version__
 

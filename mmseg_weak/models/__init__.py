@@ -1,3 +1,1 @@
-from . import decode_heads, necks, segmentors  # noqa: F401
-
-from . import losses, utils  # noqa: F401,E402
+from . import decode_heads, losses, necks, segmentors, utils  # noqa: F401
