@@ -47,7 +47,8 @@ def test_mmdet_components_reachable_by_scope():
     ]),
     ('PARAM_SCHEDULERS', ['RoundPolyLR']),
     ('HOOKS', [
-        'SelfCorrectionAlphaHook', 'SegLossWarmupHook', 'CyclicPseudoMaskHook'
+        'SelfCorrectionAlphaHook', 'SegLossWarmupHook', 'CyclicPseudoMaskHook',
+        'IterSyncBuffersHook'
     ]),
     ('DATASETS', ['WeakVOCDataset', 'WeakCityscapesDataset',
                   'SemiCityscapesDataset',

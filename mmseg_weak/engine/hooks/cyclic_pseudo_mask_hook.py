@@ -21,37 +21,21 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner.loops import IterBasedTrainLoop
-from PIL import Image
 
 from mmseg.evaluation.metrics import IoUMetric
 from mmseg.registry import DATASETS, HOOKS
 from ...utils.soft_maps import labels_from_soft_map
+from ...utils.label_png import write_label_png
 from ...utils.supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
                                   check_supervision)
 from .round_poly_lr import RoundPolyLR, check_round_iters, resolve_round_iters
 
-__all__ = ['CyclicPseudoMaskHook', 'write_label_png']
+__all__ = ['CyclicPseudoMaskHook']
 
 _META_KEY = 'cyclic_pseudo_mask'
 _MANIFEST = 'manifest.json'
 #: supervisions whose datasets a round may relabel
 _RELABELABLE = (IMAGE_LABEL, BOX, PSEUDO_MASK)
-
-
-def write_label_png(path: str, label: np.ndarray,
-                    palette: Optional[Sequence[Sequence[int]]]) -> None:
-    """Write a ``uint8`` label map as a palette PNG, atomically (a temporary
-    file in the same folder, then :func:`os.replace`)."""
-    if label.ndim != 2:
-        raise ValueError(f'{path}: a label map must be 2-D, got shape '
-                         f'{label.shape}')
-    img = Image.fromarray(label.astype(np.uint8), mode='P')
-    if palette is not None:
-        flat = [int(v) for color in palette for v in color]
-        img.putpalette(flat + [0] * (768 - len(flat)))
-    tmp = f'{path}.{os.getpid()}.tmp'
-    img.save(tmp, format='PNG')
-    os.replace(tmp, path)
 
 
 def _select_datasets(node, supervisions: Sequence[str]) -> List[dict]:
