@@ -1,6 +1,4 @@
 from .box_encoder import BoxEncoder
+from .projector import Projector
 
-__all__ = ['BoxEncoder']
-from .projector import Projector  # noqa: E402
-
-__all__ += ['Projector']
+__all__ = ['BoxEncoder', 'Projector']
