@@ -12,7 +12,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from ...models.utils.dense_crf import dense_crf
+from ...models.utils.dense_crf import DenseCRF, dense_crf
 from ...utils.soft_maps import (PseudoLabelError, describe, get_soft_map,
                                 hard_map_to_soft, labels_from_soft_map,
                                 rgb_image, set_seg_map, set_soft_map)
@@ -72,17 +72,12 @@ class DenseCRFRefine(BaseTransform):
             ids present in the map.
         ignore_index (int): Unlabelled pixels of a hard map. Defaults to
             255.
-        num_iter (int): Mean-field iterations. Defaults to 10.
-        gaussian_sxy (float): Smoothness kernel std. Defaults to 3.
-        gaussian_compat (float): Smoothness kernel weight. Defaults to 3
-            (SEAM / Single-Stage WSSS; PPMG uses 10).
-        bilateral_sxy (float): Appearance kernel spatial std. Defaults to
-            80.
-        bilateral_srgb (float): Appearance kernel colour std. Defaults to
-            13.
-        bilateral_compat (float): Appearance kernel weight. Defaults to 10.
-        backend (str): ``'torch'`` (default) or ``'pydensecrf'`` (optional
-            ``pydensecrf2`` package).
+        **crf_cfg: :class:`~mmseg_weak.models.utils.DenseCRF` arguments
+            (``num_iter`` 10, ``gaussian_sxy`` 3, ``gaussian_compat`` 3 —
+            SEAM / Single-Stage WSSS; PPMG uses 10 —, ``bilateral_sxy`` 80,
+            ``bilateral_srgb`` 13, ``bilateral_compat`` 10, ``backend``
+            ``'torch'`` or ``'pydensecrf'``), checked when the transform is
+            built.
     """
 
     def __init__(self,
@@ -92,18 +87,9 @@ class DenseCRFRefine(BaseTransform):
                  confidence: Optional[float] = None,
                  classes: Optional[Sequence[int]] = None,
                  ignore_index: int = 255,
-                 num_iter: int = 10,
-                 gaussian_sxy: float = 3.0,
-                 gaussian_compat: float = 3.0,
-                 bilateral_sxy: float = 80.0,
-                 bilateral_srgb: float = 13.0,
-                 bilateral_compat: float = 10.0,
-                 backend: str = 'torch') -> None:
+                 **crf_cfg) -> None:
         if confidence is not None and not 0 < confidence < 1:
             raise ValueError(f'confidence must be in (0, 1), got {confidence}')
-        if backend not in ('torch', 'pydensecrf'):
-            raise ValueError("backend must be 'torch' or 'pydensecrf', got "
-                             f'{backend!r}')
         self.key = key
         self.out_key = out_key
         self.seg_map_key = seg_map_key
@@ -111,14 +97,7 @@ class DenseCRFRefine(BaseTransform):
         self.classes = None if classes is None else np.asarray(
             classes, dtype=np.int64)
         self.ignore_index = ignore_index
-        self.crf_cfg = dict(
-            num_iter=num_iter,
-            gaussian_sxy=gaussian_sxy,
-            gaussian_compat=gaussian_compat,
-            bilateral_sxy=bilateral_sxy,
-            bilateral_srgb=bilateral_srgb,
-            bilateral_compat=bilateral_compat,
-            backend=backend)
+        self.crf = DenseCRF(**crf_cfg)  # validates the arguments
 
     def _input(self, results: dict):
         """``(probs, classes, hard)`` of the map to refine."""
@@ -164,7 +143,8 @@ class DenseCRFRefine(BaseTransform):
                 f'{probs.shape[2]}x{probs.shape[1]}; refine at the image '
                 'size (before resizing one of them)')
         refined = dense_crf(np.ascontiguousarray(probs), image,
-                            **self.crf_cfg)
+                            self.crf.num_iter, backend=self.crf.backend,
+                            **self.crf.params())
         set_soft_map(results, out_key, refined, classes)
         if seg_map_key is not None:
             set_seg_map(results, seg_map_key,
@@ -174,4 +154,4 @@ class DenseCRFRefine(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(key={self.key!r}, '
                 f'out_key={self.out_key!r}, seg_map_key={self.seg_map_key!r},'
-                f' confidence={self.confidence}, crf={self.crf_cfg})')
+                f' confidence={self.confidence}, crf=({self.crf.extra_repr()}))')

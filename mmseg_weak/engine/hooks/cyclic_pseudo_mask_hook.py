@@ -133,7 +133,7 @@ class CyclicPseudoMaskHook(Hook):
          uint8 BGR image>, img_path, img_id, seg_probs=<(C, H, W) float32>,
          seg_probs_classes=<(C,) int64 class ids>, gt_img_labels=<(K,)
          multi-hot, when the sample has it>, ori_shape=(H, W))`` (e.g.
-         ``[dict(type='DenseCRFRefine', prob_key='seg_probs', ...)]``);
+         ``[dict(type='DenseCRFRefine', key='seg_probs', ...)]``);
        - the mask: ``results['gt_seg_map']`` if a transform wrote one, else
          ``seg_probs_classes[argmax(seg_probs)]``;
     2. writes the masks as palette PNGs (``<img_id><seg_map_suffix>``) into

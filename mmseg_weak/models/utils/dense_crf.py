@@ -512,12 +512,13 @@ class DenseCRF(nn.Module):
         self.backend = backend
         # validate once at build time on a 1-pixel input
         _check_inputs(np.ones((1, 1, 1), np.float32),
-                      np.zeros((1, 1, 3), np.uint8), num_iter, self._params(),
+                      np.zeros((1, 1, 3), np.uint8), num_iter, self.params(),
                       backend)
         if backend == 'pydensecrf':
             _import_pydensecrf()
 
-    def _params(self) -> dict:
+    def params(self) -> dict:
+        """The kernel arguments of :func:`dense_crf`."""
         return dict(gaussian_sxy=self.gaussian_sxy,
                     gaussian_compat=self.gaussian_compat,
                     bilateral_sxy=self.bilateral_sxy,
@@ -554,7 +555,7 @@ class DenseCRF(nn.Module):
                              images[index].permute(1, 2, 0),
                              self.num_iter,
                              backend=self.backend,
-                             **self._params())
+                             **self.params())
 
         batch = probs.shape[0]
         workers = min(torch.get_num_threads(), batch)
