@@ -48,7 +48,8 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmseg.registry import RUNNERS  # noqa: E402
-from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
+from mmseg_weak.utils import (apply_dataset_options,  # noqa: E402
+                              cleanup_distributed,
                               register_checkpoint_safe_globals,
                               setup_cpu_distributed)
 from mmseg_weak.utils.dist_utils import (exit_with_launcher,  # noqa: E402
@@ -84,6 +85,17 @@ def parse_args() -> argparse.Namespace:
         'Note that the quotation marks are necessary and that no white space '
         'is allowed.')
     parser.add_argument(
+        '--data-root',
+        help='train/test on a VOC-format dataset of your own in this folder '
+        '(every dataset of the config; see docs/en/data.md "Your own '
+        'VOC-format dataset")')
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        help="its classes in the order of their ids, 'background' first "
+        '(sets every dataset\'s classes and every num_classes of the '
+        'config)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -107,6 +119,8 @@ def main() -> None:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root is not None or args.classes is not None:
+        apply_dataset_options(cfg, args.data_root, args.classes)
 
     # work_dir priority: CLI > config file > config file name
     if args.work_dir is not None:

@@ -72,6 +72,12 @@ class WeakCityscapesDataset(WeakVOCDataset):
                  image_label_source: str = 'gt_mask',
                  **kwargs) -> None:
         self.instance_suffix = instance_suffix
+        if kwargs.get('own_classes') and self.TRAIN_ID_MAP is not None:
+            raise ValueError(
+                f'{type(self).__name__} maps trainIds to its fixed classes '
+                f"{self.METAINFO['classes']}: own_classes=True is for "
+                'datasets whose mask values are the ids of their own classes '
+                '(WeakVOCDataset, SemiCityscapesDataset)')
         if data_prefix is None:
             data_prefix = dict(
                 img_path='leftImg8bit/train', seg_map_path='gtFine/train')

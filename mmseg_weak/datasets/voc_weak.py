@@ -23,6 +23,7 @@ from PIL import Image
 from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 
+from ..utils.label_png import voc_palette
 from ..utils.supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
                                  UNLABELED, check_supervision)
 from .voc_annotation import (AnnotationError, image_labels_from_instances,
@@ -30,6 +31,12 @@ from .voc_annotation import (AnnotationError, image_labels_from_instances,
 
 #: data_info keys that hold a label source, by supervision type
 _MASK_PREFIX = {FULL: 'seg_map_path', PSEUDO_MASK: 'pseudo_path'}
+
+
+def _no_label_map(new_classes=None) -> None:
+    """``get_label_map`` of a dataset with ``own_classes``: no remapping."""
+    return None
+
 
 #: EXIF orientations that swap width and height (90/270 degree rotations)
 _EXIF_TRANSPOSED = (5, 6, 7, 8)
@@ -73,8 +80,9 @@ class WeakVOCDataset(BaseSegDataset):
     """PASCAL VOC 2012 aug with per-image supervision (full mask, boxes,
     image-level labels, pseudo-mask or nothing).
 
-    Each data info holds ``img_path``, ``supervision`` and, depending on the
-    supervision:
+    Each data info holds ``img_path``, ``supervision``, ``num_classes`` (the
+    number of ``metainfo['classes']``, read by the transforms whose
+    ``num_classes`` is left ``None``) and, depending on the supervision:
 
     - ``'full'``: ``seg_map_path`` (the ground-truth mask);
     - ``'box'``: ``instances`` (``bbox``, ``bbox_label``, ``difficult``) and
@@ -117,6 +125,15 @@ class WeakVOCDataset(BaseSegDataset):
             only found by ``LoadVerifiedAnnotations`` during training, which
             then stops. Defaults to True.
         ignore_classes (Sequence[str]): XML class names skipped on purpose.
+        own_classes (bool): ``metainfo['classes']`` are the dataset's own
+            classes, in the order of their ids: mask value ``i`` and the XML
+            name ``classes[i]`` are class ``i`` (a VOC-format dataset of your
+            own; ``'background'`` first, as in VOC). Nothing is remapped
+            (``label_map`` is None), names need not be VOC's, and a palette
+            of another length than the classes is replaced by the VOC colour
+            map of that length. Default False: MMSeg's behaviour, where
+            ``metainfo['classes']`` selects a subset of VOC's 21 classes and
+            masks hold VOC ids (mapped to the subset, other ids to 255).
         data_prefix (dict): Folders: ``img_path``, ``seg_map_path`` (ground
             truth), ``ann_path`` (XML) and, for pseudo-masks, ``pseudo_path``.
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
@@ -131,6 +148,7 @@ class WeakVOCDataset(BaseSegDataset):
                  invalid_sample: str = 'raise',
                  check_mask_size: bool = True,
                  ignore_classes: Sequence[str] = (),
+                 own_classes: bool = False,
                  data_prefix: Optional[dict] = None,
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
@@ -154,6 +172,11 @@ class WeakVOCDataset(BaseSegDataset):
         self.invalid_sample = invalid_sample
         self.check_mask_size = check_mask_size
         self.ignore_classes = tuple(ignore_classes)
+        self.own_classes = bool(own_classes)
+        if self.own_classes:
+            # BaseSegDataset.__init__ derives label_map from the class's
+            # METAINFO (VOC ids by name): none for classes of one's own
+            self.get_label_map = _no_label_map
         if data_prefix is None:
             data_prefix = dict(
                 img_path='JPEGImages',
@@ -163,12 +186,33 @@ class WeakVOCDataset(BaseSegDataset):
             raise ValueError("supervision='pseudo_mask' needs "
                              "data_prefix['pseudo_path'] (the pseudo-mask "
                              'folder)')
-        super().__init__(
-            ann_file=ann_file,
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            data_prefix=data_prefix,
-            **kwargs)
+        try:
+            super().__init__(
+                ann_file=ann_file,
+                img_suffix=img_suffix,
+                seg_map_suffix=seg_map_suffix,
+                data_prefix=data_prefix,
+                **kwargs)
+        finally:
+            self.__dict__.pop('get_label_map', None)
+
+    def _update_palette(self) -> list:
+        """MMSeg's palette update; with ``own_classes`` a palette of another
+        length than the classes (e.g. VOC's 21 colours from ``METAINFO``)
+        becomes the VOC colour map of the classes' length."""
+        if self.own_classes:
+            palette = self._metainfo.get('palette') or []
+            classes = self._metainfo.get('classes') or []
+            if len(palette) != len(classes):
+                return [list(rgb) for rgb in voc_palette(len(classes))]
+            return palette
+        return super()._update_palette()
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes (``metainfo['classes']``), background
+        included."""
+        return len(self.metainfo['classes'])
 
     @property
     def _reads_annotation(self) -> bool:
@@ -198,6 +242,7 @@ class WeakVOCDataset(BaseSegDataset):
             img_path=osp.join(prefix['img_path'], img_id + self.img_suffix),
             img_id=img_id,
             supervision=self.supervision,
+            num_classes=self.num_classes,
             label_map=self.label_map,
             reduce_zero_label=self.reduce_zero_label,
             seg_fields=[])

@@ -27,3 +27,4 @@ from .soft_maps import (PseudoLabelError, get_soft_map,  # noqa: E402
 __all__ += [
     'PseudoLabelError', 'get_soft_map', 'labels_from_soft_map', 'set_soft_map'
 ]
+from .dataset_override import apply_dataset_options, set_dataset  # noqa: E402,F401

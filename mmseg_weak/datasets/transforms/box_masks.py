@@ -7,6 +7,8 @@ from mmseg.registry import TRANSFORMS
 
 from ...utils.box_masks import boxes_to_masks, boxes_to_seg_map
 from ...utils.soft_maps import classes_key
+from ..voc_annotation import AnnotationError
+from .loading import check_num_classes, resolve_num_classes
 
 
 @TRANSFORMS.register_module()
@@ -64,6 +66,8 @@ class RasterizeBoxMasks(BaseTransform):
     - gt_bboxes
     - gt_bboxes_labels
     - img
+    - num_classes (when the argument is ``None``; set by ``WeakVOCDataset``
+      & co.)
 
     Added Keys:
 
@@ -73,7 +77,10 @@ class RasterizeBoxMasks(BaseTransform):
       contract that ``PAMRRefineMasks`` / ``DenseCRFRefine`` refine)
 
     Args:
-        num_classes (int): Number of classes, background included.
+        num_classes (int, optional): Number of classes, background
+            included. ``None`` (default) takes the sample's ``num_classes``
+            (the dataset's class count); an explicit value must agree with
+            the sample's.
         background_index (int, optional): The background channel. Defaults
             to 0.
         out_key (str): Output key. Defaults to ``'gt_box_masks'``, which
@@ -85,7 +92,7 @@ class RasterizeBoxMasks(BaseTransform):
     """
 
     def __init__(self,
-                 num_classes: int,
+                 num_classes: Optional[int] = None,
                  background_index: Optional[int] = 0,
                  out_key: str = 'gt_box_masks') -> None:
         self.out_key = out_key
@@ -93,10 +100,18 @@ class RasterizeBoxMasks(BaseTransform):
         self.background_index = background_index
 
     def transform(self, results: dict) -> dict:
+        check_num_classes(self.num_classes, results, 'RasterizeBoxMasks')
+        num_classes, _ = resolve_num_classes(self.num_classes, results,
+                                             'RasterizeBoxMasks')
+        if num_classes is None:
+            raise AnnotationError(
+                f"{results.get('img_path')}: RasterizeBoxMasks has no class "
+                'count: give it num_classes, or load the sample from a '
+                'dataset that sets num_classes (WeakVOCDataset & co.)')
         try:
             masks = boxes_to_masks(results['gt_bboxes'],
                                    results['gt_bboxes_labels'],
-                                   self.num_classes, results['img'].shape[:2],
+                                   num_classes, results['img'].shape[:2],
                                    self.background_index)
         except ValueError as e:
             raise ValueError(f"{results.get('img_path')}: {e}") from None
@@ -104,7 +119,7 @@ class RasterizeBoxMasks(BaseTransform):
         # is class c, so PAMRRefineMasks / DenseCRFRefine can refine it
         results[self.out_key] = masks
         results[classes_key(self.out_key)] = np.arange(
-            self.num_classes, dtype=np.int64)
+            num_classes, dtype=np.int64)
         return results
 
     def __repr__(self) -> str:

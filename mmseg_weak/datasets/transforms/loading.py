@@ -1,5 +1,5 @@
 """Loading transforms for weak labels: masks (checked), boxes, image labels."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import mmcv
 import mmengine.fileio as fileio
@@ -19,6 +19,53 @@ def check_boxes_load_first(results: dict, transform: str) -> None:
             f"{results.get('img_path')}: {transform} must come before the "
             'geometric transforms (Resize, RandomResize, RandomFlip, crops), '
             'which move the boxes with the image')
+
+
+def resolve_num_classes(num_classes: Optional[int], results: dict,
+                        transform: str) -> Tuple[Optional[int], str]:
+    """The class count a transform works with, and a mismatch note.
+
+    A transform's ``num_classes=None`` takes the dataset's: ``WeakVOCDataset``
+    (and the datasets built on it) put ``num_classes`` (the length of
+    ``metainfo['classes']``) into every data info. An explicit
+    ``num_classes`` wins but must agree with the data info's; see
+    :func:`check_num_classes`.
+
+    Args:
+        num_classes: The transform's ``num_classes`` argument.
+        results: The sample (its optional ``num_classes`` key).
+        transform: The transform's name, for messages.
+
+    Returns:
+        tuple: the count to use (``None`` when neither is known) and ``''``,
+        or, when both exist and differ, a note to append to errors
+        (`` (Transform(num_classes=6) but the dataset has 3 classes)``).
+    """
+    from_data = results.get('num_classes')
+    if num_classes is None:
+        return (None if from_data is None else int(from_data)), ''
+    if from_data is not None and int(from_data) != num_classes:
+        return num_classes, (f' ({transform}(num_classes={num_classes}) but '
+                             f'the dataset has {int(from_data)} classes)')
+    return num_classes, ''
+
+
+def check_num_classes(num_classes: Optional[int], results: dict,
+                      transform: str) -> None:
+    """Raise when a transform's explicit ``num_classes`` differs from the
+    dataset's (``results['num_classes']``), naming the image.
+
+    Raises:
+        AnnotationError: The two counts differ.
+    """
+    from_data = results.get('num_classes')
+    if (num_classes is not None and from_data is not None
+            and int(from_data) != num_classes):
+        raise AnnotationError(
+            f"{results.get('img_path')}: {transform}(num_classes="
+            f'{num_classes}) disagrees with the dataset, which has '
+            f"{int(from_data)} classes (len(metainfo['classes'])); leave "
+            f'num_classes out of the transform to take the dataset\'s')
 
 
 def img_shape_before_transforms(results: dict):
@@ -55,9 +102,14 @@ class LoadVerifiedAnnotations(LoadAnnotations):
     - gt_seg_map (np.uint8)
     - seg_fields
 
+    - num_classes (optional; set by ``WeakVOCDataset`` & co.)
+
     Args:
         num_classes (int, optional): Values ``>= num_classes`` (other than
-            ``ignore_index``) are errors. ``None`` skips the value check.
+            ``ignore_index``) are errors. ``None`` (default) takes the
+            sample's ``num_classes`` (the dataset's class count); without
+            one either, values are not checked. An explicit value must
+            agree with the sample's.
         ignore_index (int): The ignore value. Defaults to 255.
         **kwargs: ``LoadAnnotations`` arguments.
     """
@@ -87,14 +139,18 @@ class LoadVerifiedAnnotations(LoadAnnotations):
                 f"({results['img_path']}) (WeakVOCDataset & co. find this "
                 "when they are built: check_mask_size=True, "
                 "invalid_sample='skip' drops the sample)")
-        if self.num_classes is not None:
+        num_classes, note = resolve_num_classes(self.num_classes, results,
+                                                'LoadVerifiedAnnotations')
+        if num_classes is not None:
             values = np.unique(seg)
-            bad = values[(values >= self.num_classes)
+            bad = values[(values >= num_classes)
                          & (values != self.ignore_index)]
             if bad.size:
                 raise AnnotationError(
                     f'{path}: mask has label values {bad.tolist()} outside '
-                    f'[0, {self.num_classes}) and != {self.ignore_index}')
+                    f'[0, {num_classes}) and != {self.ignore_index}{note}')
+        check_num_classes(self.num_classes, results,
+                          'LoadVerifiedAnnotations')
         return results
 
     def __repr__(self) -> str:
@@ -172,20 +228,25 @@ class LoadImageLabels(BaseTransform):
     Required Keys:
 
     - img_labels / gt_seg_map / gt_seg_map_path (by source)
+    - num_classes (when the argument is ``None``; set by ``WeakVOCDataset``
+      & co.)
 
     Added Keys:
 
     - gt_img_labels (np.float32, ``(num_classes,)``, multi-hot)
 
     Args:
-        num_classes (int): Length of the vector (background included).
+        num_classes (int, optional): Length of the vector (background
+            included). ``None`` (default) takes the sample's
+            ``num_classes`` (the dataset's class count); an explicit value
+            must agree with the sample's.
         source (str): ``'annotation'``, ``'seg_map'`` or ``'gt_mask'``.
         ignore_index (int): Mask value that is not a class. Defaults to 255.
         imdecode_backend (str): Backend to decode ``gt_mask`` files.
     """
 
     def __init__(self,
-                 num_classes: int,
+                 num_classes: Optional[int] = None,
                  source: str = 'annotation',
                  ignore_index: int = 255,
                  imdecode_backend: str = 'pillow') -> None:
@@ -204,6 +265,13 @@ class LoadImageLabels(BaseTransform):
         return [int(v) for v in values if v != self.ignore_index]
 
     def transform(self, results: dict) -> dict:
+        num_classes, note = resolve_num_classes(self.num_classes, results,
+                                                'LoadImageLabels')
+        if num_classes is None:
+            raise AnnotationError(
+                f"{results.get('img_path')}: LoadImageLabels has no class "
+                'count: give it num_classes, or load the sample from a '
+                'dataset that sets num_classes (WeakVOCDataset & co.)')
         if self.source == 'annotation':
             if 'img_labels' not in results:
                 raise AnnotationError(
@@ -223,11 +291,13 @@ class LoadImageLabels(BaseTransform):
                 fileio.get(origin), flag='unchanged',
                 backend=self.imdecode_backend)
             labels = self._labels_from_mask(seg, results.get('label_map'))
-        bad = [c for c in labels if not 0 <= c < self.num_classes]
+        bad = [c for c in labels if not 0 <= c < num_classes]
         if bad:
             raise AnnotationError(
-                f'{origin}: class ids {bad} outside [0, {self.num_classes})')
-        vec = np.zeros(self.num_classes, dtype=np.float32)
+                f'{origin}: class ids {bad} outside [0, {num_classes})'
+                f'{note}')
+        check_num_classes(self.num_classes, results, 'LoadImageLabels')
+        vec = np.zeros(num_classes, dtype=np.float32)
         vec[list(labels)] = 1
         results['gt_img_labels'] = vec
         return results

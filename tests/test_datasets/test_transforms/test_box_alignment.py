@@ -101,3 +101,26 @@ def test_full_train_pipeline_alignment(box_dataset):
         assert masks.shape == (6, ) + res['img'].shape[:2]
         # background channel is exactly "not inside any box"
         assert (masks[0] == (masks[1:].max(0) == 0)).all()
+
+
+def test_rasterize_takes_num_classes_from_the_dataset(box_dataset):
+    from mmseg_weak.datasets import AnnotationError
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadBoxAnnotations'),
+        dict(type='RasterizeBoxMasks'),
+    ]
+    info = box_dataset.get_data_info(0)
+    assert info['num_classes'] == 6
+    res = Compose(pipeline)(dict(info))
+    assert res['gt_box_masks'].shape[0] == 6
+    assert res['gt_box_masks_classes'].tolist() == list(range(6))
+    pipeline[-1] = dict(type='RasterizeBoxMasks', num_classes=8)
+    with pytest.raises(AnnotationError,
+                       match=rf"{info['img_path']}: RasterizeBoxMasks\("
+                       r'num_classes=8\) disagrees with the dataset'):
+        Compose(pipeline)(dict(info))
+    pipeline[-1] = dict(type='RasterizeBoxMasks')
+    bare = {k: v for k, v in info.items() if k != 'num_classes'}
+    with pytest.raises(AnnotationError, match='no class count'):
+        Compose(pipeline)(bare)

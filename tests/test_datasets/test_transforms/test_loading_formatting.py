@@ -110,3 +110,53 @@ def test_pack_keeps_a_loaded_mask_and_defaults_to_full():
     assert sample.supervision == 'full'
     assert torch.equal(sample.gt_sem_seg.data[0], torch.from_numpy(seg).long())
     assert 'gt_instances' not in sample
+
+
+def test_num_classes_from_the_dataset(voc_root):
+    """num_classes=None takes the data info's (the dataset's class count);
+    an explicit one must agree with it."""
+    info = _info(voc_root, supervision='full', with_boxes=True)
+    assert info['num_classes'] == 6
+    res = Compose([
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadVerifiedAnnotations'),
+        dict(type='LoadImageLabels', source='seg_map'),
+    ])(dict(info))
+    assert res['gt_img_labels'].shape == (6, )
+    assert LoadImageLabels()(dict(info))['gt_img_labels'].shape == (6, )
+    assert 'num_classes=None' in repr(LoadImageLabels())
+    # the value check uses the dataset's count
+    loaded = Compose([dict(type='LoadImageFromFile'),
+                      dict(type='LoadVerifiedAnnotations')])(dict(info))
+    top = int(loaded['gt_seg_map'][loaded['gt_seg_map'] != 255].max())
+    with pytest.raises(AnnotationError, match=rf'outside \[0, {top}\)'):
+        Compose([dict(type='LoadImageFromFile'),
+                 dict(type='LoadVerifiedAnnotations')])(
+                     dict(info, num_classes=top))
+    # an explicit count that disagrees: an error naming the image
+    img = info['img_path']
+    with pytest.raises(AnnotationError,
+                       match=rf'{img}: LoadImageLabels\(num_classes=7\) '
+                       'disagrees with the dataset, which has 6 classes'):
+        LoadImageLabels(num_classes=7)(dict(info))
+    with pytest.raises(AnnotationError,
+                       match=rf'{img}: LoadVerifiedAnnotations\('
+                       r'num_classes=7\) disagrees'):
+        Compose([dict(type='LoadImageFromFile'),
+                 dict(type='LoadVerifiedAnnotations', num_classes=7)])(
+                     dict(info))
+    # too small: the value error says both counts
+    with pytest.raises(AnnotationError,
+                       match=r'outside \[0, 2\).*\(LoadImageLabels\('
+                       r'num_classes=2\) but the dataset has 6 classes\)'):
+        LoadImageLabels(num_classes=2)(dict(info))
+    # no count anywhere: LoadImageLabels cannot build its vector
+    bare = {k: v for k, v in info.items() if k != 'num_classes'}
+    with pytest.raises(AnnotationError, match='LoadImageLabels has no class '
+                       'count'):
+        LoadImageLabels()(bare)
+    # LoadVerifiedAnnotations without a count skips the value check
+    assert 'gt_seg_map' in Compose([
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadVerifiedAnnotations')
+    ])(bare)
