@@ -140,6 +140,16 @@ def trigger_visualization_hook(cfg: Config,
     return cfg
 
 
+def log_progress_every_tenth(runner: Runner) -> None:
+    """Let the LoggerHook report at least every 10% of the test set (its
+    default interval of 50 iterations is minutes of silence on a CPU)."""
+    from mmengine.hooks import LoggerHook
+    num = len(runner.test_dataloader)
+    for hook in runner.hooks:
+        if isinstance(hook, LoggerHook):
+            hook.interval = max(1, min(hook.interval, num // 10))
+
+
 def main() -> None:
     """Build the config and the Runner, then test."""
     args = parse_args()
@@ -184,6 +194,7 @@ def main() -> None:
     cfg = setup_cpu_distributed(cfg, args.launcher)
     quiet_runner_console(show_config=False)
     runner = Runner.from_cfg(cfg)
+    log_progress_every_tenth(runner)
     metrics = runner.test()
     if is_main_process():
         # machine-readable summary next to the logs (read by the demo table)
