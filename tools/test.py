@@ -190,6 +190,12 @@ def main() -> None:
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
 
+    # testing needs no training data: MMSeg's visualization hook asks for
+    # runner.iter, which would otherwise build the train loop and its dataset
+    # (e.g. pseudo-masks that exist only where the model was trained)
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler'):
+        cfg[key] = None
     register_checkpoint_safe_globals()
     cfg = setup_cpu_distributed(cfg, args.launcher)
     quiet_runner_console(show_config=False)
