@@ -33,7 +33,8 @@ def test_mmdet_components_reachable_by_scope():
         'LoadBoxesFromInstanceMap', 'PAMRRefineMasks', 'LoadCAMs',
         'NormalizeCAMs', 'AddCAMBackground', 'CoVSmoothCAMs',
         'ProportionalPseudoMask', 'ArgmaxPseudoMask', 'OverlappingCropPair',
-        'SelectCropView', 'RandomHue', 'RandomGaussianBlur', 'DenseCRFRefine'
+        'SelectCropView', 'RandomHue', 'RandomGaussianBlur', 'DenseCRFRefine',
+        'RandomLongSideResize', 'RandomResizedCrop', 'PaddedRandomCrop'
     ]),
     ('MODELS', [
         'BoxEncoder', 'BoxConditionedEncoderDecoder',

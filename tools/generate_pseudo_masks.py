@@ -88,6 +88,16 @@ warnings.filterwarnings(
     module=r'mmseg\.models\.builder$')
 
 VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
+#: ``--alpha`` (the background power of Eq. 2) when not given, per
+#: ``--method``, as the authors' code (Eli-YiLi/PMM): PPMG with the
+#: grid-searched 11 (``run.py`` sets ``crf_threshs = '11'`` before
+#: ``refine_cam``), the argmax-after-CRF baseline with SEAM's 24 (the
+#: default ``--crf_threshs '24'`` that ``infer_multi_scale`` uses; Sec. 4.1:
+#: "the base mask from original SEAM with alpha in CRF setting to be 24").
+#: PMM has no alpha for CAMs without a CRF (it scores them with a constant
+#: background score, ``--background-score`` here), so plain ``argmax`` keeps
+#: 11.
+DEFAULT_ALPHA = {'ppmg': 11.0, 'argmax-crf': 24.0, 'argmax': 11.0}
 _PALETTE = get_palette('voc')
 
 
@@ -111,8 +121,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'e.g. configs/recipes/pseudo_masks/cam_pamr_crf.py')
     parser.add_argument('--print-pipeline', action='store_true',
                         help='print the pipeline that runs')
-    parser.add_argument('--alpha', type=float, default=11.0,
-                        help='background power of Eq. 2')
+    parser.add_argument(
+        '--alpha', type=float, default=None,
+        help='background power of Eq. 2 (default: 24 for argmax-crf, '
+        "PMM's SEAM baseline; 11 for ppmg and argmax; see DEFAULT_ALPHA)")
     parser.add_argument(
         '--cov-scale', type=float, default=None,
         help='s of Eq. 6 (default 0.3 for ppmg, 0 = no CVS for the argmax '
@@ -155,7 +167,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--threads', type=int, default=1,
         help='torch threads per process for the torch CRF (default 1: the '
         'small per-image filtering does not gain from more)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.alpha is None:
+        args.alpha = DEFAULT_ALPHA[args.method]
+    return args
 
 
 def read_ids(args: argparse.Namespace) -> List[str]:
@@ -187,11 +202,13 @@ def preset_pipeline(args: argparse.Namespace) -> List[dict]:
     """The ``--method`` presets as pipelines of the registered transforms.
 
     ``ppmg``: LoadCAMs -> NormalizeCAMs -> CoVSmoothCAMs ->
-    ProportionalPseudoMask (Alg. 1); ``argmax-crf`` / ``argmax``:
-    LoadCAMs -> NormalizeCAMs [-> CoVSmoothCAMs] -> AddCAMBackground ->
-    ArgmaxPseudoMask (Eq. 1-4, with / without the CRF). Each flag sets the
-    argument of its step; the CRF defaults are those of the steps
-    (``PPMG_CRF_CFG`` / ``BASELINE_CRF_CFG``).
+    ProportionalPseudoMask (Alg. 1, alpha 11 by default); ``argmax-crf`` /
+    ``argmax``: LoadCAMs -> NormalizeCAMs [-> CoVSmoothCAMs] ->
+    AddCAMBackground -> ArgmaxPseudoMask (Eq. 1-4, with / without the CRF;
+    alpha 24 with the CRF by default, PMM's SEAM baseline, 11 without).
+    Each flag sets the argument of its step (``--alpha`` overrides the
+    per-method default ``DEFAULT_ALPHA``); the CRF defaults are those of the
+    steps (``PPMG_CRF_CFG`` / ``BASELINE_CRF_CFG``).
     """
     crf_cfg = dict(num_iter=args.crf_iters)
     if args.crf_gaussian_compat is not None:

@@ -1,6 +1,10 @@
 """Context-Aware Consistency (Lai et al., CVPR 2021), PSPNet R-50, PASCAL VOC
 2012 aug with 1/16 (661 masks, 9,921 unlabeled). Table 1, "Ours" PSPNet
-ResNet50, 1/16: 67.1 mIoU."""
+ResNet50, 1/16: 67.1 mIoU.
+
+Trains like the authors' code (model, augmentation, loss: see
+configs/cac/README.md); MMSeg-standard variant:
+cac_pspnet_r50-d8_2xb4-92k_voc12aug-1-16-320x320-mmseg.py."""
 _base_ = [
     '../_base_/models/cac_pspnet_r50-d8.py',
     '../_base_/datasets/voc12aug_semi-1-16.py',
@@ -9,6 +13,5 @@ _base_ = [
 ]
 model = dict(
     warmup_iters=5785,  # 5 epochs of 1157 steps (see the schedule)
-    decode_head=dict(num_classes={{_base_.num_classes}}),
-    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
+    decode_head=dict(num_classes={{_base_.num_classes}}))
 train_dataloader = dict(batch_size=8, sampler=dict(batch_size=8))  # 4 + 4

@@ -4,7 +4,7 @@ during the run (warm-up 1 of 2 iterations), then evaluate."""
 import glob
 
 import pytest
-from conftest import tiny_config
+from config_utils import tiny_config
 from mmengine.runner import Runner
 
 import mmseg_weak  # noqa: F401

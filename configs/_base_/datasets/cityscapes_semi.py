@@ -1,7 +1,20 @@
-# Semi-supervised Cityscapes as in Lai et al. (CVPR 2021, Sec. 4.1): crop
-# 720, resize ratio 0.5-2, 8 labeled + 8 unlabeled images per batch (the
-# paper's total batch over 4 GPUs: batch_size=4 per GPU there), labeled = a
-# fraction of the 2,975 training images, unlabeled = the rest.
+# Semi-supervised Cityscapes as in Lai et al. (CVPR 2021, Sec. 4.1) with the
+# authors' augmentation (dvlab-research/Context-Aware-Consistency,
+# configs/city_cac_*.json base_size 2048, crop_size 720, "jitter": true for
+# the labeled loader):
+# - labeled images (base/base_dataset.py _augmentation): the longer side
+#   resized to a random integer in [1024, 4096] (0.5-2.0 x 2048; PIL bicubic,
+#   labels OpenCV nearest), a random 720x720 crop (padded at the bottom /
+#   right if needed), a horizontal flip, ColorJitter(0.4, 0.4, 0.4, 0.1);
+# - unlabeled images (dataloaders/city.py PairCityDataset): the longer side in
+#   [1638, 4096] (0.8-2.0 x 2048), then the two overlapping crops
+#   (cac_views.py; their own per-view jitter);
+# - validation on the full 2048x1024 images.
+# The -mmseg variants keep MMSeg's RandomResize(scale=(2048, 1024),
+# ratio_range=(0.5, 2.0)) for both branches and no labeled colour jitter
+# (cityscapes_semi-mmseg.py). Crop 720, 8 labeled + 8 unlabeled images per
+# batch (the paper's total batch over 4 GPUs: batch_size=4 per GPU there),
+# labeled = a fraction of the 2,975 training images, unlabeled = the rest.
 # SemiCityscapesDataset: the 19 classes of MMSeg's CityscapesDataset. Layout:
 # MMSeg's converted Cityscapes (its tools/dataset_converters/cityscapes.py
 # writes *_gtFine_labelTrainIds.png) under data/cityscapes, plus
@@ -26,13 +39,40 @@ labeled_split = 'splits/seed0/labeled_1-8.txt'
 unlabeled_split = 'splits/seed0/weak_1-8.txt'
 crop_size = (720, 720)
 img_scale = (2048, 1024)
+base_size = 2048  # the authors' base_size: long side ranges are ratios of it
+labeled_long_side = (1024, 4096)  # randint(0.5 * 2048, 2.0 * 2048)
+unlabeled_long_side = (1638, 4096)  # randint(int(0.8 * 2048), 2.0 * 2048)
+# the authors' padding colour: the ImageNet mean in 0-255 (BGR), truncated
+# to uint8 by OpenCV
+pad_img = (103, 116, 123)
+# torchvision's ColorJitter(0.4, 0.4, 0.4, 0.1) of the labeled images,
+# always applied: the four jitters in a random order, factors uniform in
+# [0.6, 1.4], hue shift uniform in [-0.1, 0.1] turns
+labeled_colour_jitter = dict(
+    type='mmdet.RandomOrder',
+    transforms=[
+        dict(type='mmdet.Brightness', min_mag=0.6, max_mag=1.4),
+        dict(type='mmdet.Contrast', min_mag=0.6, max_mag=1.4),
+        dict(type='mmdet.Color', min_mag=0.6, max_mag=1.4),
+        dict(type='RandomHue', max_shift=0.1),
+    ])
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
-    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
-         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(
+        type='RandomLongSideResize',
+        long_side_range=labeled_long_side,
+        interpolation='bicubic',
+        backend='pillow',
+        seg_backend='cv2'),
+    # the authors' _crop: padded at the bottom / right to the crop size
+    dict(
+        type='PaddedRandomCrop',
+        crop_size=crop_size,
+        pad_val=pad_img,
+        seg_pad_val=255),
     dict(type='RandomFlip', prob=0.5),
+    labeled_colour_jitter,
     dict(
         type='mmdet.MultiBranch',
         branch_field={{_base_.branch_field}},
@@ -40,8 +80,12 @@ labeled_pipeline = [
 ]
 unlabeled_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomLongSideResize',
+        long_side_range=unlabeled_long_side,
+        interpolation='bicubic',
+        backend='pillow',
+        seg_backend='cv2'),
     dict(
         type='OverlappingCropPair',
         crop_size=crop_size,

@@ -18,6 +18,9 @@
 #       --out-dir data/VOCdevkit/VOC2012/PseudoMasks/cam
 # Split lists: tools/dataset_converters/make_splits.py data/VOCdevkit/VOC2012
 #     --labeled-lists ImageSets/Segmentation/train.txt
+# Augmentation of the authors (voc12aug_semi.py): labeled long side
+# 200-800 px, image-labeled 320-800 px; MMSeg's:
+# voc12aug_semi-1464-cam-mmseg.py.
 _base_ = './voc12aug_semi.py'
 labeled_split = 'ImageSets/Segmentation/train.txt'
 unlabeled_split = 'ImageSets/Segmentation/splits/seed0/aug_minus_train.txt'
@@ -27,11 +30,13 @@ pseudo_path = 'PseudoMasks/cam'
 pseudo_mask_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
+    # the unlabeled (here: image-labeled) branch's resize of the authors
     dict(
-        type='RandomResize',
-        scale={{_base_.img_scale}},
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True),
+        type='RandomLongSideResize',
+        long_side_range={{_base_.unlabeled_long_side}},
+        interpolation='bicubic',
+        backend='pillow',
+        seg_backend='cv2'),
     dict(
         type='OverlappingCropPair',
         crop_size={{_base_.crop_size}},

@@ -1,5 +1,17 @@
-# Semi-supervised PASCAL VOC 2012 aug as in Lai et al. (CVPR 2021, Sec. 4.1):
-# crop 320, resize ratio 0.5-2, 8 labeled + 8 unlabeled images per batch
+# Semi-supervised PASCAL VOC 2012 aug as in Lai et al. (CVPR 2021, Sec. 4.1)
+# with the authors' augmentation (dvlab-research/Context-Aware-Consistency,
+# configs/voc_cac_*.json base_size 400, crop_size 320):
+# - labeled images (base/base_dataset.py _augmentation): the longer side
+#   resized to a random integer in [200, 800] (0.5-2.0 x 400; PIL bicubic,
+#   labels OpenCV nearest), a random 320x320 crop padded at the bottom /
+#   right (image mean, label 255), a horizontal flip; no colour jitter;
+# - unlabeled images (dataloaders/voc.py PairVOCDataset): the longer side in
+#   [320, 800] (0.8-2.0 x 400), then the two overlapping crops (cac_views.py);
+# - validation on the original images (no resize; their val_loader has no
+#   base_size).
+# MMSeg's RandomResize(scale=(2048, 512), ratio_range=(0.5, 2.0)) would give
+# a 500x375 image a long side of 341-1365 px: the -mmseg variants keep it
+# (voc12aug_semi-mmseg.py). 8 labeled + 8 unlabeled images per batch
 # (the paper's total batch; with N GPUs use batch_size=16 // N per GPU),
 # labeled = a fraction of the 10,582 trainaug images, unlabeled = the rest.
 # Split lists (nested for one seed):
@@ -24,12 +36,27 @@ labeled_split = 'ImageSets/Segmentation/splits/seed0/labeled_1-8.txt'
 unlabeled_split = 'ImageSets/Segmentation/splits/seed0/weak_1-8.txt'
 crop_size = (320, 320)
 img_scale = (2048, 512)
+base_size = 400  # the authors' base_size: long side ranges are ratios of it
+labeled_long_side = (200, 800)  # randint(0.5 * 400, 2.0 * 400)
+unlabeled_long_side = (320, 800)  # randint(0.8 * 400, 2.0 * 400)
+# the authors' padding colour: the ImageNet mean in 0-255 (BGR), truncated
+# to uint8 by OpenCV
+pad_img = (103, 116, 123)
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
-    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
-         keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(
+        type='RandomLongSideResize',
+        long_side_range=labeled_long_side,
+        interpolation='bicubic',
+        backend='pillow',
+        seg_backend='cv2'),
+    # the authors' _crop: padded at the bottom / right to the crop size
+    dict(
+        type='PaddedRandomCrop',
+        crop_size=crop_size,
+        pad_val=pad_img,
+        seg_pad_val=255),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='mmdet.MultiBranch',
@@ -38,8 +65,12 @@ labeled_pipeline = [
 ]
 unlabeled_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomLongSideResize',
+        long_side_range=unlabeled_long_side,
+        interpolation='bicubic',
+        backend='pillow',
+        seg_backend='cv2'),
     dict(
         type='OverlappingCropPair',
         crop_size=crop_size,
@@ -75,3 +106,11 @@ train_dataloader = dict(
                 supervision='unlabeled',
                 pipeline=unlabeled_pipeline),
         ]))
+# evaluation on the original image (the authors' val loader)
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
+    dict(type='PackWeakSegInputs'),
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

@@ -1,11 +1,32 @@
-# Context-Aware Consistency (Lai et al., CVPR 2021) on MMSeg's DeepLabV3+
-# R-50-D8. The decoder features before the classifier (512 channels) have
-# stride 4: they are average-pooled 2x2 to stride 8 before the projector Phi
-# (Sec. 4.1) and the main classifier gives the pseudo-labels / confidences
-# on the same pooled features (authors' models/model.py). Batches come from
-# mmdet's MultiBranchDataPreprocessor ('sup', 'view1', 'view2').
-# All B*h*w pixels of each view are negatives (num_negatives=None): 6,400
-# per view with 4 unlabeled 320x320 crops per GPU (authors' selected_num).
+# Context-Aware Consistency (Lai et al., CVPR 2021) on DeepLabV3+ ResNet-50 as
+# the authors' code builds it (dvlab-research/Context-Aware-Consistency,
+# models/model.py with backbone 'deeplab_v3+', models/modeling/deeplab.py,
+# backbone/resnet.py, aspp.py, decoder.py; configs/voc_cac_deeplabv3+_*.json
+# "out_dim": 256, "downsample": true):
+# - backbone: torchvision-layout ResNet-50 (7x7 stem) at output stride 16:
+#   strides 1-2-2-1, the last stage with the multi-grid dilations 2-4-8
+#   (their _make_MG_unit: blocks [1, 2, 4] x dilation 2), ImageNet weights
+#   of torchvision (their pretrained/resnet50-19c8e357.pth), BN trained
+#   (SyncBN: their convert_sync_batchnorm);
+# - decoder: ASPP rates 1-6-12-18 (output stride 16), 256 channels, skip
+#   256 -> 48, every resize with align_corners=True, then the classifier
+#   (dropout 0.1 + 1x1 conv, Kaiming fan_in init); no auxiliary head;
+# - supervised loss: cross-entropy averaged over the non-ignored pixels
+#   (their CE_loss = F.cross_entropy(..., ignore_index=255));
+# - the decoder features (256 channels, stride 4) are average-pooled 2x2 to
+#   stride 8 before the projector Phi (Sec. 4.1), and the main classifier
+#   gives the pseudo-labels / confidences on the same pooled features; the
+#   overlapping crops are aligned to that stride (feature_stride = 8 = the
+#   crop pair's stride, configs/_base_/datasets/cac_views.py).
+# The head is MMSeg's DeepLabV3+ head with its features exposed
+# (DepthwiseSeparableASPPFeatureHead): its ASPP / decoder convs are
+# depthwise separable and its dropout channel-wise, where the authors' are
+# plain convs with element-wise dropout (see configs/cac/README.md).
+# Batches come from mmdet's MultiBranchDataPreprocessor ('sup', 'view1',
+# 'view2'). All B*h*w pixels of each view are negatives (num_negatives=None):
+# 6,400 per view with 4 unlabeled 320x320 crops per GPU (authors'
+# selected_num). The MMSeg-standard model of the -mmseg variant configs:
+# configs/cac/_base_/cac_deeplabv3plus_r50-d8-mmseg.py.
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
 model = dict(
     type='ContextAwareConsistency',
@@ -20,9 +41,41 @@ model = dict(
             pad_val=0,
             seg_pad_val=255,
             size_divisor=8)),
+    pretrained='https://download.pytorch.org/models/resnet50-19c8e357.pth',
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        strides=(1, 2, 2, 1),
+        dilations=(1, 1, 1, 2),
+        # MMSeg's multi_grid holds the absolute rates of the last stage
+        multi_grid=(2, 4, 8),
+        contract_dilation=False,
+        norm_eval=False,
+        style='pytorch'),
     # DeepLabV3+'s head exposing the decoder features the projector needs
-    decode_head=dict(type='DepthwiseSeparableASPPFeatureHead'),
-    projector=dict(type='Projector', in_channels=512, pool=True),
+    decode_head=dict(
+        type='DepthwiseSeparableASPPFeatureHead',
+        in_channels=2048,
+        in_index=3,
+        channels=256,
+        dilations=(1, 6, 12, 18),
+        c1_in_channels=256,
+        c1_channels=48,
+        dropout_ratio=0.1,
+        align_corners=True,
+        init_cfg=dict(
+            type='Kaiming',
+            mode='fan_in',
+            nonlinearity='relu',
+            distribution='normal',
+            override=dict(name='conv_seg')),
+        loss_decode=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=1.0,
+            avg_non_ignore=True)),
+    auxiliary_head=None,
+    projector=dict(type='Projector', in_channels=256, pool=True),
     loss_dc=dict(
         type='DirectionalContrastiveLoss',
         temperature=0.1,

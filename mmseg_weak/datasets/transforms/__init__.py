@@ -30,3 +30,7 @@ from .random_hue import RandomHue  # noqa: E402
 __all__ += [
     'OverlappingCropPair', 'SelectCropView', 'RandomGaussianBlur', 'RandomHue'
 ]
+from .random_resize import (PaddedRandomCrop,  # noqa: E402
+                            RandomLongSideResize, RandomResizedCrop)
+
+__all__ += ['RandomLongSideResize', 'RandomResizedCrop', 'PaddedRandomCrop']

@@ -9,7 +9,9 @@ from typing import List, Optional, Sequence
 import torch
 from mmcv.cnn import ConvModule
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmseg.models.decode_heads.aspp_head import ASPPModule
 from mmseg.models.decode_heads.sep_aspp_head import \
     DepthwiseSeparableASPPModule
 from mmseg.models.utils import resize
@@ -27,8 +29,14 @@ class StochasticGateASPPHead(NGWPHead):
 
     Layout (the authors' model, with MMSeg's DeepLabV3+ building blocks):
 
-    1. ASPP (image pooling + depthwise separable atrous convs + 3x3
-       bottleneck) on the deep input (``in_index``, e.g. ResNet stage 4);
+    1. ASPP on the deep input (``in_index``, e.g. ResNet stage 4):
+       ``aspp_type='separable'`` (default): MMSeg's DeepLabV3+ ASPP (image
+       pooling + depthwise separable atrous convs + 3x3 bottleneck);
+       ``aspp_type='plain'``: the authors' ASPP (1-stage-wseg
+       ``models/mods/aspp.py``): plain atrous convs (1x1 for dilation 1,
+       3x3 otherwise) + image pooling, concatenated in that order, a 1x1
+       bottleneck, each conv followed by BN + ReLU; then ``aspp_dropout``
+       (element-wise ``nn.Dropout``, the authors' 0.5);
     2. skip connection: the shallow input ``inputs[0]`` (ResNet stage 1)
        through a 1x1 conv to ``c1_channels``, concatenated with the
        upsampled ASPP output and fused by a 3x3 conv: the deep features
@@ -38,6 +46,12 @@ class StochasticGateASPPHead(NGWPHead):
     4. SG mixes ``x_d`` and ``x_s`` (Eq. 9-10);
     5. decoder: 3x3 conv, dropout, 3x3 conv, then ``cls_seg`` (with the
        head's ``dropout_ratio``) to the foreground scores.
+
+    The authors' decoder (``models/stage_net.py``, ``SoftMaxAE``) is
+    ``aspp_type='plain', aspp_dropout=0.5, dropout_type='element',
+    align_corners=True, rescale_deep=True, aspp_norm_eval=True,
+    reference_init=True`` with ``dropout_ratio=0.1`` and
+    ``decoder_dropout=0.5``; the defaults keep MMSeg's choices.
 
     Args:
         c1_in_channels (int): Channels of the shallow input ``inputs[0]``.
@@ -57,6 +71,25 @@ class StochasticGateASPPHead(NGWPHead):
         decoder_dropout (float): Dropout between the two decoder convs.
             Defaults to 0.5 (the authors'; ``dropout_ratio`` of the head,
             0.1 by default, is the one before ``conv_seg``).
+        aspp_type (str): 'separable' (MMSeg's DeepLabV3+ ASPP) or 'plain'
+            (the authors' ASPP, see above). Defaults to 'separable'.
+        aspp_dropout (float): Element-wise dropout on the ASPP output (after
+            its bottleneck). Defaults to 0 (none; the authors: 0.5).
+        dropout_type (str): Dropout before ``conv_seg`` (rate
+            ``dropout_ratio``): 'channel' (``nn.Dropout2d``, MMSeg's) or
+            'element' (``nn.Dropout``, the authors'). Defaults to 'channel'.
+        aspp_norm_eval (bool): Keep the ASPP's norm layers in eval mode
+            during training, i.e. normalised with their initial running
+            statistics (mean 0, variance 1) while their affine parameters
+            train, as the authors' ``_fix_running_stats(self.aspp)`` does.
+            Defaults to False.
+        reference_init (bool): Initialise the head's convolutions as the
+            authors' code: Kaiming-normal weights in PyTorch's default
+            ``fan_in`` mode (MMSeg's ``ConvModule`` uses ``fan_out``) and
+            PyTorch's default bias of the classifier (MMSeg: normal, std
+            0.01), applied by :meth:`init_weights`. With frozen ASPP
+            statistics the weight scale sets the ASPP output scale. Defaults
+            to False.
         **kwargs: :class:`NGWPHead` arguments.
     """
 
@@ -71,8 +104,26 @@ class StochasticGateASPPHead(NGWPHead):
                  deterministic_gate: bool = False,
                  adain_norm_cfg: Optional[dict] = None,
                  decoder_dropout: float = 0.5,
+                 aspp_type: str = 'separable',
+                 aspp_dropout: float = 0.0,
+                 dropout_type: str = 'channel',
+                 aspp_norm_eval: bool = False,
+                 reference_init: bool = False,
                  **kwargs) -> None:
         super().__init__(num_convs=0, **kwargs)
+        if aspp_type not in ('separable', 'plain'):
+            raise ValueError("aspp_type must be 'separable' or 'plain', got "
+                             f'{aspp_type!r}')
+        if dropout_type not in ('channel', 'element'):
+            raise ValueError("dropout_type must be 'channel' or 'element', "
+                             f'got {dropout_type!r}')
+        if not 0 <= aspp_dropout < 1:
+            raise ValueError(f'aspp_dropout must be in [0, 1), got '
+                             f'{aspp_dropout}')
+        self.aspp_type = aspp_type
+        self.dropout_type = dropout_type
+        self.aspp_norm_eval = aspp_norm_eval
+        self.reference_init = reference_init
         self.dilations = tuple(dilations)
         self.image_pool = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
@@ -83,21 +134,30 @@ class StochasticGateASPPHead(NGWPHead):
                 conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg))
-        self.aspp_modules = DepthwiseSeparableASPPModule(
+        aspp_module = ASPPModule if aspp_type == 'plain' else \
+            DepthwiseSeparableASPPModule
+        self.aspp_modules = aspp_module(
             dilations=self.dilations,
             in_channels=self.in_channels,
             channels=self.channels,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+        # the authors' bottleneck is a 1x1 conv, MMSeg's DeepLabV3+ a 3x3
+        kernel = 1 if aspp_type == 'plain' else 3
         self.bottleneck = ConvModule(
             (len(self.dilations) + 1) * self.channels,
             self.channels,
-            3,
-            padding=1,
+            kernel,
+            padding=kernel // 2,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+        self.aspp_dropout = nn.Dropout(aspp_dropout) \
+            if aspp_dropout > 0 else nn.Identity()
+        if dropout_type == 'element' and self.dropout is not None:
+            # BaseDecodeHead builds nn.Dropout2d(dropout_ratio)
+            self.dropout = nn.Dropout(self.dropout.p)
         self.c1_bottleneck = ConvModule(
             c1_in_channels,
             c1_channels,
@@ -155,17 +215,54 @@ class StochasticGateASPPHead(NGWPHead):
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg))
 
+    def _aspp_norm_layers(self) -> List[nn.Module]:
+        return [
+            m for part in (self.image_pool, self.aspp_modules,
+                           self.bottleneck) for m in part.modules()
+            if isinstance(m, (_BatchNorm, nn.GroupNorm, nn.LayerNorm))
+        ]
+
+    def train(self, mode: bool = True) -> 'StochasticGateASPPHead':
+        """Train mode, with the ASPP norm layers kept in eval mode when
+        ``aspp_norm_eval``."""
+        super().train(mode)
+        if mode and self.aspp_norm_eval:
+            for m in self._aspp_norm_layers():
+                m.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """MMSeg's initialisation, then the authors' with
+        ``reference_init``: every conv Kaiming-normal (``fan_in``, gain
+        sqrt(2)), conv biases PyTorch's default, norm layers weight 1 and
+        bias 0."""
+        super().init_weights()
+        if not self.reference_init:
+            return
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                m.reset_parameters()  # PyTorch's default bias
+                nn.init.kaiming_normal_(m.weight)
+            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.affine:
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def _aspp(self, x: Tensor) -> Tensor:
+        pool = resize(
+            self.image_pool(x),
+            size=x.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+        if self.aspp_type == 'plain':
+            # the authors' order: atrous branches, then the image pooling
+            aspp_outs = [*self.aspp_modules(x), pool]
+        else:
+            aspp_outs = [pool, *self.aspp_modules(x)]
+        return self.aspp_dropout(self.bottleneck(torch.cat(aspp_outs, dim=1)))
+
     def _forward_feature(self, inputs: List[Tensor]) -> Tensor:
         x = self._transform_inputs(inputs)
-        aspp_outs = [
-            resize(
-                self.image_pool(x),
-                size=x.shape[2:],
-                mode='bilinear',
-                align_corners=self.align_corners)
-        ]
-        aspp_outs.extend(self.aspp_modules(x))
-        deep = self.bottleneck(torch.cat(aspp_outs, dim=1))
+        deep = self._aspp(x)
         shallow_in = inputs[0]
         skip = self.c1_bottleneck(shallow_in)
         deep = resize(

@@ -1,0 +1,55 @@
+# MMSeg-standard augmentation of the -mmseg CAC variants on semi-supervised
+# Cityscapes (1/8 split; cityscapes_semi.py, the paper configs' base, has the
+# authors' augmentation): MMSeg's RandomResize(scale=(2048, 1024),
+# ratio_range=(0.5, 2.0)) for the labeled and the unlabeled images (the
+# authors: long side 1024-4096 / 1638-4096 px), RandomCrop without padding,
+# no colour jitter on the labeled images (the authors: ColorJitter(0.4, 0.4,
+# 0.4, 0.1)).
+_base_ = './cityscapes_semi.py'
+labeled_split = 'splits/seed0/labeled_1-8.txt'
+unlabeled_split = 'splits/seed0/weak_1-8.txt'
+labeled_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
+    dict(type='RandomResize', scale={{_base_.img_scale}},
+         ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='mmdet.MultiBranch',
+        branch_field={{_base_.branch_field}},
+        sup=[dict(type='PackWeakSegInputs')]),
+]
+unlabeled_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResize', scale={{_base_.img_scale}},
+         ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(
+        type='OverlappingCropPair',
+        crop_size={{_base_.crop_size}},
+        iou_range=(0.1, 1.0),
+        stride={{_base_.feature_stride}}),
+    dict(
+        type='mmdet.MultiBranch',
+        branch_field={{_base_.branch_field}},
+        view1={{_base_.view1_pipeline}},
+        view2={{_base_.view2_pipeline}}),
+]
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[
+            dict(
+                type={{_base_.dataset_type}},
+                data_root={{_base_.data_root}},
+                ann_file=labeled_split,
+                supervision='full',
+                pipeline=labeled_pipeline),
+            dict(
+                type={{_base_.dataset_type}},
+                data_root={{_base_.data_root}},
+                ann_file=unlabeled_split,
+                supervision='unlabeled',
+                pipeline=unlabeled_pipeline),
+        ]))

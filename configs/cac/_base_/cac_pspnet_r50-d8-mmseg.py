@@ -1,0 +1,36 @@
+# Context-Aware Consistency (Lai et al., CVPR 2021) on MMSeg's PSPNet R-50-D8:
+# the MMSeg-standard model of the -mmseg variant configs (auxiliary FCN head
+# with CE weight 0.4, Dropout2d(0.1) before the classifier); the paper
+# configs use configs/_base_/models/cac_pspnet_r50-d8.py, the authors' model
+# (configs/cac/README.md, "Paper configs vs MMSeg choices").
+# The projector Phi (two 1x1 convs, 128-d, L2-normalised) embeds the PSP
+# bottleneck features (stride 8, 512 channels: the paper's "encoder" output
+# before the classifier). Batches come from mmdet's MultiBranchDataPreprocessor
+# ('sup', 'view1', 'view2'); no fixed `size` (crops already have theirs,
+# smaller labeled images pad to the batch maximum, a multiple of 8).
+# The DC loss keeps all B*h*w pixels of each view as negatives
+# (num_negatives=None): with 4 unlabeled 320x320 crops per GPU that is
+# 4 * 40 * 40 = 6,400 per view, exactly the authors' selected_num for VOC.
+_base_ = 'mmseg::_base_/models/pspnet_r50-d8.py'
+model = dict(
+    type='ContextAwareConsistency',
+    data_preprocessor=dict(
+        _delete_=True,
+        type='mmdet.MultiBranchDataPreprocessor',
+        data_preprocessor=dict(
+            type='SegDataPreProcessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True,
+            pad_val=0,
+            seg_pad_val=255,
+            size_divisor=8)),
+    projector=dict(type='Projector', in_channels=512, pool=False),
+    loss_dc=dict(
+        type='DirectionalContrastiveLoss',
+        temperature=0.1,
+        pos_thresh=0.75,
+        num_negatives=None,
+        memory_bank_size=1),
+    dc_weight=0.1,
+    feature_stride=8)
