@@ -13,7 +13,7 @@ import mmcv
 import torch
 import numpy as np
 import pytest
-from conftest import tiny_config
+from config_utils import tiny_config
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner

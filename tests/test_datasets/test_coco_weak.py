@@ -183,7 +183,7 @@ def test_errors(coco_root):
 def test_coco_configs_train_and_evaluate(config, coco_root, tmp_path):
     """Every COCO config trains 2 iterations on the generated COCO folder
     (pseudo-masks of the fixture) and evaluates."""
-    from conftest import tiny_config
+    from config_utils import tiny_config
     from mmengine.runner import Runner
     cfg = tiny_config(config, coco_root, str(tmp_path), size=32)
     cfg.train_dataloader.dataset.data_prefix.pseudo_path = \

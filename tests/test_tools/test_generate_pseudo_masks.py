@@ -247,7 +247,7 @@ def test_cli_reports_error_cleanly(voc_root, tmp_path):
 # ------------------------------------------------------ tools/generate_cams
 @pytest.fixture(scope='module')
 def cam_model(voc_root, tmp_path_factory):
-    from conftest import tiny_config
+    from config_utils import tiny_config
     from mmseg.apis import init_model
     tmp = tmp_path_factory.mktemp('cam_model')
     cfg = tiny_config(osp.join(ROOT, CAM_CONFIG), voc_root, str(tmp))

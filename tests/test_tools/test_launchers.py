@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from conftest import tiny_config
+from config_utils import tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = 'configs/baselines/boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'

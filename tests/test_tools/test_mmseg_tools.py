@@ -12,7 +12,7 @@ import sys
 
 import mmseg
 import pytest
-from conftest import tiny_config
+from config_utils import tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = ('configs/baselines/'

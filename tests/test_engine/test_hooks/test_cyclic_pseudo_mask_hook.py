@@ -12,7 +12,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from config_utils import tiny_config
 from mmcv.transforms import BaseTransform
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate

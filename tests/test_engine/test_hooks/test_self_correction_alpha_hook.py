@@ -2,7 +2,7 @@ import math
 
 import pytest
 import torch
-from conftest import tiny_config
+from config_utils import tiny_config
 from mmengine.runner import Runner
 
 from mmseg_weak.engine.hooks import exponential_alpha

@@ -569,7 +569,7 @@ def test_configs_train_past_the_warmup(config, voc_root, cityscapes_root,
                                        tmp_path):
     """The CI config test stops inside the warm-up; here the configs train
     2 iterations on tiny crops with the DC (and C_w) losses on."""
-    from conftest import tiny_config
+    from config_utils import tiny_config
     from mmengine.runner import Runner
     cfg = tiny_config(config, voc_root, str(tmp_path),
                       cityscapes_root=cityscapes_root)

@@ -3,7 +3,7 @@ import copy
 
 import pytest
 import torch
-from conftest import tiny_config
+from config_utils import tiny_config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
