@@ -122,6 +122,8 @@ def gt_cams(voc_root, tmp_path_factory):
 
 
 def _load_tool(name):
+    if name in sys.modules:  # one module object per tool: pool workers
+        return sys.modules[name]  # unpickle its classes by name
     spec = importlib.util.spec_from_file_location(
         name, osp.join(ROOT, 'tools', name + '.py'))
     module = importlib.util.module_from_spec(spec)

@@ -24,6 +24,8 @@ CAM_CONFIG = 'configs/single_stage/cam-gap_r18-d8_2xb4-2k_synthvoc-96x96.py'
 
 
 def _load_tool(name):
+    if name in sys.modules:  # one module object per tool: pool workers
+        return sys.modules[name]  # unpickle its classes by name
     spec = importlib.util.spec_from_file_location(
         name, osp.join(ROOT, 'tools', name + '.py'))
     module = importlib.util.module_from_spec(spec)
