@@ -40,6 +40,8 @@ TRAINED = dict(
     'convsc-stage3_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py',
     sc_nosc_cityscapes=SC +
     'nosc_deeplabv3plus_r101-d8_4xb4-30k_cityscapes-f914-512x1024.py',
+    sswss='configs/single_stage/'
+    'sswss_deeplabv3plus-sg_r18-d8_2xb4-2k_synthvoc-96x96.py',
     sswss_voc='configs/single_stage/'
     'sswss_deeplabv3plus-sg_r50-d8_4xb4-13k_voc12aug-321x321.py',
     cam_gap='configs/single_stage/cam-gap_r18-d8_2xb4-2k_synthvoc-96x96.py',
@@ -269,11 +271,12 @@ def test_sc_nosc_cityscapes(voc_root, cityscapes_root, tmp_path):
 
 
 # ----------------------------------------------------------- single-stage
-def test_sswss_voc_past_the_warmup(voc_root, cityscapes_root, tmp_path):
-    """The paper's R-50 VOC config (small backbone) with the segmentation
-    loss switched on after 1 iteration (the synthvoc config is trained the
-    same way in test_single_stage_configs.py)."""
-    cfg = _cfg('sswss_voc', voc_root, cityscapes_root, tmp_path, 3)
+@pytest.mark.parametrize('name', ['sswss', 'sswss_voc'])
+def test_sswss_past_the_warmup(name, voc_root, cityscapes_root, tmp_path):
+    """The segmentation loss switched on after 1 iteration of 3: the
+    synthvoc config, and the paper's R-50 VOC config with the small
+    backbone (ResNet, not V1c: strides 1-2-2-1)."""
+    cfg = _cfg(name, voc_root, cityscapes_root, tmp_path, 3)
     hooks = [h for h in cfg.custom_hooks if h.type == 'SegLossWarmupHook']
     assert len(hooks) == 1
     hooks[0].warmup_iters = 1
