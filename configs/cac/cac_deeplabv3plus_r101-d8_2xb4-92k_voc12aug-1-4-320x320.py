@@ -1,19 +1,7 @@
 """Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-101, PASCAL
 VOC 2012 aug with 1/4 (2,646 masks, 7,936 unlabeled). Table 1, "Ours"
-DeepLabv3+ ResNet101, 1/4: 76.3 mIoU.
-
-Trains like the authors' code (model, augmentation, loss: see
-configs/cac/README.md); MMSeg-standard variant:
-cac_deeplabv3plus_r101-d8_2xb4-92k_voc12aug-1-4-320x320-mmseg.py."""
-_base_ = [
-    '../_base_/models/cac_deeplabv3plus_r50-d8.py',
-    '../_base_/datasets/voc12aug_semi-1-4.py',
-    '../_base_/default_runtime.py',
-    './_base_/schedule_cac_voc12aug-2xb4-92k.py'
-]
+DeepLabv3+ ResNet101, 1/4: 76.3 mIoU."""
+_base_ = './cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-4-320x320.py'
 model = dict(
-    warmup_iters=5785,  # 5 epochs of 1157 steps (see the schedule)
     pretrained='https://download.pytorch.org/models/resnet101-5d3b4d8f.pth',
-    backbone=dict(depth=101),
-    decode_head=dict(num_classes={{_base_.num_classes}}))
-train_dataloader = dict(batch_size=8, sampler=dict(batch_size=8))  # 4 + 4
+    backbone=dict(depth=101))

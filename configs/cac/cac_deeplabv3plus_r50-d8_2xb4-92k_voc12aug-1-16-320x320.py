@@ -1,17 +1,10 @@
 """Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
 VOC 2012 aug with 1/16 (661 masks, 9,921 unlabeled). Table 1, "Ours" DeepLabv3+
-ResNet50, 1/16: 70.1 mIoU.
-
-Trains like the authors' code (model, augmentation, loss: see
-configs/cac/README.md); MMSeg-standard variant:
-cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-16-320x320-mmseg.py."""
-_base_ = [
-    '../_base_/models/cac_deeplabv3plus_r50-d8.py',
-    '../_base_/datasets/voc12aug_semi-1-16.py',
-    '../_base_/default_runtime.py',
-    './_base_/schedule_cac_voc12aug-2xb4-92k.py'
-]
-model = dict(
-    warmup_iters=5785,  # 5 epochs of 1157 steps (see the schedule)
-    decode_head=dict(num_classes={{_base_.num_classes}}))
-train_dataloader = dict(batch_size=8, sampler=dict(batch_size=8))  # 4 + 4
+ResNet50, 1/16: 70.1 mIoU."""
+_base_ = './cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320.py'
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/labeled_1-16.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/weak_1-16.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

@@ -1,19 +1,12 @@
 """Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
 VOC 2012 aug with all 10,582 masks (also used unlabeled). Table 1, "Ours"
 DeepLabv3+ ResNet50, full: 76.5 mIoU.
-
-MMSeg-standard variant of
-cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-full-320x320.py (the paper config,
-which trains like the authors' code): MMSeg's model and augmentation choices,
-see configs/cac/README.md, "Paper configs vs MMSeg choices"."""
-_base_ = [
-    './_base_/cac_deeplabv3plus_r50-d8-mmseg.py',
-    '../_base_/datasets/voc12aug_semi-full-mmseg.py',
-    '../_base_/default_runtime.py',
-    './_base_/schedule_cac_voc12aug-2xb4-92k.py'
-]
-model = dict(
-    warmup_iters=5785,  # 5 epochs of 1157 steps (see the schedule)
-    decode_head=dict(num_classes={{_base_.num_classes}}),
-    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
-train_dataloader = dict(batch_size=8, sampler=dict(batch_size=8))  # 4 + 4
+MMSeg-standard variant (MMSeg's model and augmentation choices, see
+configs/cac/README.md, "Paper configs vs MMSeg choices")."""
+_base_ = './cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320-mmseg.py'
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = 'ImageSets/Segmentation/aug.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = 'ImageSets/Segmentation/aug.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

@@ -1,18 +1,10 @@
 """Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
 Cityscapes (19 classes) with all 2,975 masks. Table 2, "Ours", full: 77.5
-mIoU.
-
-Trains like the authors' code (model, augmentation, loss: see
-configs/cac/README.md); MMSeg-standard variant:
-cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-full-720x720-mmseg.py."""
-_base_ = [
-    '../_base_/models/cac_deeplabv3plus_r50-d8.py',
-    '../_base_/datasets/cityscapes_semi-full.py',
-    '../_base_/default_runtime.py',
-    './_base_/schedule_cac_cityscapes-4xb2-92k.py'
-]
-model = dict(
-    warmup_iters=5785,  # 5 epochs of 1157 steps (see the schedule)
-    loss_dc=dict(memory_bank_size=0),
-    decode_head=dict(num_classes={{_base_.num_classes}}))
-train_dataloader = dict(batch_size=4, sampler=dict(batch_size=4))  # 2 + 2
+mIoU."""
+_base_ = './cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-1-8-720x720.py'
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = 'train.txt'
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.ann_file = 'train.txt'
+train_dataloader = dict(
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

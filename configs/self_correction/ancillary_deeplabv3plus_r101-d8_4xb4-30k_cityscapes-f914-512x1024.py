@@ -16,14 +16,7 @@ model = dict(
 # F alone (masks + boxes)
 train_dataloader = dict(
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        _delete_=True,
-        type={{_base_.dataset_type}},
-        data_root={{_base_.data_root}},
-        ann_file='splits/seed0/labeled_914.txt',
-        supervision='full',
-        with_boxes=True,
-        pipeline={{_base_.train_box_pipeline}}))
+    dataset=dict(_delete_=True, **_base_.labeled_dataset))
 val_dataloader = dict(
     dataset=dict(with_boxes=True, pipeline={{_base_.test_box_pipeline}}))
 test_dataloader = val_dataloader

@@ -1,22 +1,7 @@
 """Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1): R-101, trained
 with CE on the F = 400 fully labeled VOC images with their boxes; evaluated
 with the val boxes. Reproduces the "Ancillary Model" row of Table 1 (F=400)."""
-_base_ = [
-    '../_base_/models/deeplabv3plus_r50-d8_box-encoder.py',
-    '../_base_/datasets/voc12aug_weak.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_30k_lr0.007.py'
-]
-model = dict(
-    pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101),
-    data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(num_classes={{_base_.num_classes}}),
-    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
+_base_ = './ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f1464-512x512.py'
 train_dataloader = dict(
     dataset=dict(
-        ann_file='ImageSets/Segmentation/splits/seed0/labeled_400.txt',
-        with_boxes=True,
-        pipeline={{_base_.train_box_pipeline}}))
-val_dataloader = dict(
-    dataset=dict(with_boxes=True, pipeline={{_base_.test_box_pipeline}}))
-test_dataloader = val_dataloader
+        ann_file='ImageSets/Segmentation/splits/seed0/labeled_400.txt'))

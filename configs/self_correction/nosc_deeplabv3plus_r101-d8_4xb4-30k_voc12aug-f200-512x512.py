@@ -1,20 +1,14 @@
 """No self-correction (Ibrahim et al., CVPR 2020, Sec. 3.2, Eq. 2): R-101,
-F = 200 masks + W = 10382 box-only VOC aug images, the frozen
-ancillary model of `ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f200-512x512.py`. Reproduces the "No self-correction" row of Table 1 (F=200)."""
-_base_ = [
-    '../_base_/models/deeplabv3plus_r50-d8_self-correction.py',
-    '../_base_/datasets/voc12aug_boxes-f200.py',
-    '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_30k_lr0.007.py'
-]
+F = 200 masks + W = 10382 box-only VOC aug images, the frozen ancillary
+model of `ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f200-512x512.py`.
+Reproduces the "No self-correction" row of Table 1 (F=200)."""
+_base_ = './nosc_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f1464-512x512.py'
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/labeled_200.txt'
+weak_dataset = _base_.weak_dataset
+weak_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/weak_200.txt'
+train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, weak_dataset]))
 model = dict(
-    pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101),
-    data_preprocessor=dict(size={{_base_.crop_size}}),
     ancillary=dict(
         config='configs/self_correction/ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f200-512x512.py',
-        checkpoint='work_dirs/ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f200-512x512/iter_30000.pth'),
-    decode_head=dict(
-        type='NoSelfCorrectionHead',
-        primary=dict(num_classes={{_base_.num_classes}})),
-    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
+        checkpoint='work_dirs/ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f200-512x512/iter_30000.pth'))

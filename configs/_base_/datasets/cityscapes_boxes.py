@@ -1,7 +1,8 @@
 # Cityscapes as in Ibrahim et al. (CVPR 2020, Sec. 4.2): the 11 object classes
 # are foreground, the rest background (WeakCityscapesDataset); boxes from the
 # gtFine instance ids. F = 914 fully labeled (masks + boxes), W = the other
-# 2,061 training images (boxes only); 1 F + 3 W images per batch of 4.
+# 2,061 training images (boxes only); 1 F + 3 W images per batch of 4
+# (`labeled_dataset` / `weak_dataset`, as voc12aug_boxes-f1464.py).
 # Layout: MMSeg's converted Cityscapes (tools/dataset_converters/cityscapes.py
 # of MMSeg writes *_gtFine_labelTrainIds.png) under data/cityscapes, plus
 #   (cd data/cityscapes/leftImg8bit/train && find . -name '*_leftImg8bit.png' \
@@ -47,6 +48,19 @@ test_box_pipeline = [
     dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
     dict(type='PackWeakSegInputs'),
 ]
+labeled_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='splits/seed0/labeled_914.txt',
+    supervision='full',
+    with_boxes=True,
+    pipeline=train_box_pipeline)
+weak_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='splits/seed0/weak_914.txt',
+    supervision='box',
+    pipeline=box_pipeline)
 train_dataloader = dict(
     batch_size=4,
     num_workers=4,
@@ -54,22 +68,7 @@ train_dataloader = dict(
     sampler=dict(
         type='mmdet.MultiSourceSampler', batch_size=4, source_ratio=[1, 3]),
     dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                ann_file='splits/seed0/labeled_914.txt',
-                supervision='full',
-                with_boxes=True,
-                pipeline=train_box_pipeline),
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                ann_file='splits/seed0/weak_914.txt',
-                supervision='box',
-                pipeline=box_pipeline),
-        ]))
+        type='ConcatDataset', datasets=[labeled_dataset, weak_dataset]))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,

@@ -6,8 +6,6 @@
 # no colour jitter on the labeled images (the authors: ColorJitter(0.4, 0.4,
 # 0.4, 0.1)).
 _base_ = './cityscapes_semi.py'
-labeled_split = 'splits/seed0/labeled_1-8.txt'
-unlabeled_split = 'splits/seed0/weak_1-8.txt'
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
@@ -35,21 +33,9 @@ unlabeled_pipeline = [
         view1={{_base_.view1_pipeline}},
         view2={{_base_.view2_pipeline}}),
 ]
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.pipeline = labeled_pipeline
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.pipeline = unlabeled_pipeline
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                ann_file=labeled_split,
-                supervision='full',
-                pipeline=labeled_pipeline),
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                ann_file=unlabeled_split,
-                supervision='unlabeled',
-                pipeline=unlabeled_pipeline),
-        ]))
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))

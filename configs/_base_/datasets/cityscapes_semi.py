@@ -25,6 +25,10 @@
 #     --pool train.txt --sizes 1/8 1/4 --out-dir splits
 #   1/8: splits/seed0/labeled_1-8.txt / splits/seed0/weak_1-8.txt (372)
 #   1/4: splits/seed0/labeled_1-4.txt / splits/seed0/weak_1-4.txt (744)
+#   full: train.txt / train.txt (the unlabeled branch sees the labeled images)
+# This file uses 1/8 (`labeled_dataset` / `unlabeled_dataset`, the layout of
+# mmdet's semi-supervised configs); a setting's config re-points the two
+# lists and re-assigns the datasets (as voc12aug_semi.py describes).
 # Each unlabeled image gives two overlapping crops 'view1' / 'view2'
 # (OverlappingCropPair: IoU in [0.1, 1], offsets on the stride-8 grid), each
 # flipped and photometrically augmented on its own, whose SegDataSample
@@ -35,8 +39,6 @@ _base_ = ['./cac_views.py']
 dataset_type = 'SemiCityscapesDataset'
 data_root = 'data/cityscapes'
 num_classes = 19
-labeled_split = 'splits/seed0/labeled_1-8.txt'
-unlabeled_split = 'splits/seed0/weak_1-8.txt'
 crop_size = (720, 720)
 img_scale = (2048, 1024)
 base_size = 2048  # the authors' base_size: long side ranges are ratios of it
@@ -103,6 +105,18 @@ test_pipeline = [
     dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
     dict(type='PackWeakSegInputs'),
 ]
+labeled_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='splits/seed0/labeled_1-8.txt',
+    supervision='full',
+    pipeline=labeled_pipeline)
+unlabeled_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='splits/seed0/weak_1-8.txt',
+    supervision='unlabeled',
+    pipeline=unlabeled_pipeline)
 train_dataloader = dict(
     batch_size=16,
     num_workers=4,
@@ -113,20 +127,7 @@ train_dataloader = dict(
         source_ratio=[1, 1]),
     dataset=dict(
         type='ConcatDataset',
-        datasets=[
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                ann_file=labeled_split,
-                supervision='full',
-                pipeline=labeled_pipeline),
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                ann_file=unlabeled_split,
-                supervision='unlabeled',
-                pipeline=unlabeled_pipeline),
-        ]))
+        datasets=[labeled_dataset, unlabeled_dataset]))
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,

@@ -1,7 +1,8 @@
 # Semi-supervised training on the generated VOC data, as in Lai et al.
 # (CVPR 2021, Sec. 4.1): labeled = 1/8 of the 400 trainaug images (masks),
 # unlabeled = the other 7/8; 4 labeled + 4 unlabeled images per batch
-# (mmdet's MultiSourceSampler). Split lists (tools/demo.sh writes them):
+# (mmdet's MultiSourceSampler; `labeled_dataset` / `unlabeled_dataset` as in
+# mmdet's semi-supervised configs). Split lists (tools/demo.sh writes them):
 #   python tools/dataset_converters/make_splits.py \
 #       data/synthetic_voc/VOCdevkit/VOC2012 --sizes 1/8 1/4
 # Labeled images go through the 'sup' branch; each unlabeled image gives two
@@ -12,8 +13,6 @@
 #   dict(type='mmdet.MultiBranchDataPreprocessor',
 #        data_preprocessor=dict(type='SegDataPreProcessor', ...))
 _base_ = ['./synthetic_voc.py', './cac_views.py']
-labeled_split = 'ImageSets/Segmentation/splits/seed0/labeled_1-8.txt'
-unlabeled_split = 'ImageSets/Segmentation/splits/seed0/weak_1-8.txt'
 crop_size = (96, 96)
 img_scale = (128, 128)
 labeled_pipeline = [
@@ -43,6 +42,20 @@ unlabeled_pipeline = [
         view1={{_base_.view1_pipeline}},
         view2={{_base_.view2_pipeline}}),
 ]
+labeled_dataset = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    metainfo={{_base_.metainfo}},
+    ann_file='ImageSets/Segmentation/splits/seed0/labeled_1-8.txt',
+    supervision='full',
+    pipeline=labeled_pipeline)
+unlabeled_dataset = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    metainfo={{_base_.metainfo}},
+    ann_file='ImageSets/Segmentation/splits/seed0/weak_1-8.txt',
+    supervision='unlabeled',
+    pipeline=unlabeled_pipeline)
 train_dataloader = dict(
     batch_size=8,
     sampler=dict(
@@ -53,19 +66,4 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',
-        datasets=[
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                metainfo={{_base_.metainfo}},
-                ann_file=labeled_split,
-                supervision='full',
-                pipeline=labeled_pipeline),
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                metainfo={{_base_.metainfo}},
-                ann_file=unlabeled_split,
-                supervision='unlabeled',
-                pipeline=unlabeled_pipeline),
-        ]))
+        datasets=[labeled_dataset, unlabeled_dataset]))

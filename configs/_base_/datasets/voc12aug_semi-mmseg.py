@@ -7,8 +7,6 @@
 # is padded to its largest crop), evaluation on images resized to
 # (2048, 512) (the authors: original size).
 _base_ = './voc12aug_semi.py'
-labeled_split = 'ImageSets/Segmentation/splits/seed0/labeled_1-8.txt'
-unlabeled_split = 'ImageSets/Segmentation/splits/seed0/weak_1-8.txt'
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
@@ -36,24 +34,12 @@ unlabeled_pipeline = [
         view1={{_base_.view1_pipeline}},
         view2={{_base_.view2_pipeline}}),
 ]
+labeled_dataset = _base_.labeled_dataset
+labeled_dataset.pipeline = labeled_pipeline
+unlabeled_dataset = _base_.unlabeled_dataset
+unlabeled_dataset.pipeline = unlabeled_pipeline
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                ann_file=labeled_split,
-                supervision='full',
-                pipeline=labeled_pipeline),
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                ann_file=unlabeled_split,
-                supervision='unlabeled',
-                pipeline=unlabeled_pipeline),
-        ]))
+    dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),

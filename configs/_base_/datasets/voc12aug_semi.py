@@ -23,8 +23,15 @@
 #   1/4:  splits/seed0/labeled_1-4.txt  / splits/seed0/weak_1-4.txt  (2,646)
 #   1,464 train: train.txt / splits/seed0/aug_minus_train.txt
 #   full: aug.txt / aug.txt (the unlabeled branch sees the labeled images)
-# This file uses 1/8; a setting's config redefines train_dataloader.dataset
-# with the other two lists (see voc12aug_boxes-f200.py for the pattern).
+# This file uses 1/8 (`labeled_dataset` / `unlabeled_dataset`, the layout of
+# mmdet's semi-supervised configs); a setting's config re-points the two
+# lists and re-assigns the datasets:
+#   labeled_dataset = _base_.labeled_dataset
+#   labeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/labeled_1-16.txt'
+#   unlabeled_dataset = _base_.unlabeled_dataset
+#   unlabeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/weak_1-16.txt'
+#   train_dataloader = dict(
+#       dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
 # Each unlabeled image gives two overlapping crops 'view1' / 'view2'
 # (OverlappingCropPair: IoU in [0.1, 1], offsets on the stride-8 grid), each
 # flipped and photometrically augmented on its own, whose SegDataSample
@@ -32,8 +39,6 @@
 #   dict(type='mmdet.MultiBranchDataPreprocessor',
 #        data_preprocessor=dict(type='SegDataPreProcessor', ...))
 _base_ = ['./voc12aug_weak.py', './cac_views.py']
-labeled_split = 'ImageSets/Segmentation/splits/seed0/labeled_1-8.txt'
-unlabeled_split = 'ImageSets/Segmentation/splits/seed0/weak_1-8.txt'
 crop_size = (320, 320)
 img_scale = (2048, 512)
 base_size = 400  # the authors' base_size: long side ranges are ratios of it
@@ -82,6 +87,18 @@ unlabeled_pipeline = [
         view1={{_base_.view1_pipeline}},
         view2={{_base_.view2_pipeline}}),
 ]
+labeled_dataset = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    ann_file='ImageSets/Segmentation/splits/seed0/labeled_1-8.txt',
+    supervision='full',
+    pipeline=labeled_pipeline)
+unlabeled_dataset = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    ann_file='ImageSets/Segmentation/splits/seed0/weak_1-8.txt',
+    supervision='unlabeled',
+    pipeline=unlabeled_pipeline)
 train_dataloader = dict(
     batch_size=16,
     sampler=dict(
@@ -92,20 +109,7 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='ConcatDataset',
-        datasets=[
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                ann_file=labeled_split,
-                supervision='full',
-                pipeline=labeled_pipeline),
-            dict(
-                type={{_base_.dataset_type}},
-                data_root={{_base_.data_root}},
-                ann_file=unlabeled_split,
-                supervision='unlabeled',
-                pipeline=unlabeled_pipeline),
-        ]))
+        datasets=[labeled_dataset, unlabeled_dataset]))
 # evaluation on the original image (the authors' val loader)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
