@@ -45,7 +45,7 @@ TRAINED = dict(
     sswss_voc='configs/single_stage/'
     'sswss_deeplabv3plus-sg_r50-d8_4xb4-13k_voc12aug-321x321.py',
     cam_gap='configs/single_stage/cam-gap_r18-d8_2xb4-2k_synthvoc-96x96.py',
-    pmm='configs/pmm/pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py',
+    pmm='configs/pmm/pmm_pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py',
     pmm_voc='configs/pmm/pspnet_voc.py',
     cac='configs/cac/cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py',
     cac_weak='configs/cac/'

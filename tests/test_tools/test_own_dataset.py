@@ -45,7 +45,7 @@ CONFIGS = dict(
     'nosc_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py',
     single_stage='configs/single_stage/'
     'sswss_deeplabv3plus-sg_r18-d8_2xb4-2k_synthvoc-96x96.py',
-    pmm='configs/pmm/pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py',
+    pmm='configs/pmm/pmm_pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py',
     cac='configs/cac/cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py')
 BASELINE = 'configs/baselines/deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
 

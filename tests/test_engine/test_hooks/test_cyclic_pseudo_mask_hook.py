@@ -29,7 +29,7 @@ from mmseg_weak.utils import register_checkpoint_safe_globals
 
 register_checkpoint_safe_globals()  # --resume, as tools/train.py does
 
-CONFIG = 'configs/pmm/pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py'
+CONFIG = 'configs/pmm/pmm_pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py'
 SSWSS = 'configs/single_stage/sswss_deeplabv3plus-sg_r18-d8_2xb4-2k_synthvoc-96x96.py'  # noqa: E501
 BOXFILL = 'configs/baselines/boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'  # noqa: E501
 NUM_CLASSES = 6
