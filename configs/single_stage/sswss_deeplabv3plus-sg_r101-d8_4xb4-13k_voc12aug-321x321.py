@@ -27,78 +27,26 @@
 #   1.5, 2 (bicubic) x flip.
 # The MMSeg-standard version of this config:
 # sswss_deeplabv3plus-sg_r101-d8_4xb4-13k_voc12aug-321x321-mmseg.py.
-_base_ = [
-    '../_base_/datasets/voc12aug_weak.py', '../_base_/default_runtime.py'
-]
-num_classes = 21
-crop_size = (321, 321)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
-# the backbone's BN layers stay frozen (statistics and affine parameters),
-# as in the authors' code
-backbone_norm_cfg = dict(type='SyncBN', requires_grad=False)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=crop_size)
+_base_ = './_base_/sswss_deeplabv3plus-sg_r101-d8_4xb4-13k_voc12aug-321x321.py'
 model = dict(
-    type='SingleStageWSSS',
-    data_preprocessor=data_preprocessor,
     # torchvision's ImageNet weights, the authors' resnet101-5d3b4d8f.pth
     pretrained='https://download.pytorch.org/models/resnet101-5d3b4d8f.pth',
     backbone=dict(
         type='ResNet',
-        depth=101,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
         # output stride 16, last stage neither strided nor dilated
         dilations=(1, 1, 1, 1),
         strides=(1, 2, 2, 1),
-        norm_cfg=backbone_norm_cfg,
-        norm_eval=True,
-        frozen_stages=0,  # the stem (conv1, bn1) is not trained
-        style='pytorch'),
+        frozen_stages=0),  # the stem (conv1, bn1) is not trained
     decode_head=dict(
-        type='StochasticGateASPPHead',
-        in_channels=2048,
-        in_index=3,
-        channels=256,
-        dilations=(1, 12, 24, 36),  # the authors' rates (their OS-8 set)
-        c1_in_channels=256,
-        c1_channels=48,
+        # (the base's ASPP rates 1-12-24-36 are the authors' OS-8 set)
         aspp_type='plain',
         aspp_dropout=0.5,
         aspp_norm_eval=True,
-        mix_rate=0.3,
         rescale_deep=True,
         decoder_dropout=0.5,
-        dropout_ratio=0.1,
         dropout_type='element',
         reference_init=True,
-        num_classes=num_classes,
-        norm_cfg=norm_cfg,
-        align_corners=True,
-        focal_power=3.0,
-        focal_lambda=0.01,
-        pamr=dict(
-            type='PixelAdaptiveMaskRefinement',
-            num_iter=10,
-            dilations=(1, 2, 4, 8, 12, 24)),
-        cls_score_thr=0.1,
-        loss_cls=dict(
-            type='CrossEntropyLoss',
-            use_sigmoid=True,
-            loss_weight=1.0,
-            loss_name='loss_cls'),
-        loss_decode=dict(
-            type='BalancedCrossEntropyLoss',
-            loss_weight=1.0,
-            loss_name='loss_seg')),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        align_corners=True))
 # torchvision's ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3,
 # hue=0.1): the four jitters in a random order, factors uniform in
 # [0.7, 1.3], hue shift uniform in [-0.1, 0.1] turns
@@ -112,12 +60,12 @@ colour_jitter = dict(
     ])
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadImageLabels', num_classes=num_classes),
+    dict(type='LoadImageLabels', num_classes={{_base_.num_classes}}),
     # a window of 90-100% of the image area (aspect 3/4-4/3) resized to the
     # crop size with PIL bicubic, as torchvision's RandomResizedCrop
     dict(
         type='RandomResizedCrop',
-        crop_size=crop_size,
+        crop_size={{_base_.crop_size}},
         area_range=(0.9, 1.0),
         aspect_ratio_range=(3. / 4., 4. / 3.),
         interpolation='bicubic',
@@ -126,13 +74,11 @@ train_pipeline = [
     colour_jitter,
     dict(type='PackWeakSegInputs'),
 ]
-train_dataloader = dict(
-    batch_size=4,
-    dataset=dict(supervision='image_label', pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # the authors evaluate at the original image size
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
+    dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}}),
     dict(type='PackWeakSegInputs'),
 ]
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
@@ -158,39 +104,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
             ],
-            [dict(type='LoadVerifiedAnnotations', num_classes=num_classes)],
+            [dict(type='LoadVerifiedAnnotations', num_classes={{_base_.num_classes}})],
             [dict(type='PackWeakSegInputs')],
         ])
-]
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=optimizer,
-    clip_grad=None,
-    # 0.001 for the (pre-trained) backbone, 0.01 for the new layers; no
-    # weight decay on biases (the authors' parameter groups; MMEngine's
-    # bias_decay_mult also covers the BN biases, BN weights keep it)
-    paramwise_cfg=dict(
-        custom_keys={'backbone': dict(lr_mult=0.1)}, bias_decay_mult=0.0))
-# constant learning rate
-param_scheduler = []
-# 10,582 images / 16 per iteration
-iters_per_epoch = 662
-train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=20 * iters_per_epoch,
-    val_interval=2 * iters_per_epoch)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False,
-        interval=2 * iters_per_epoch),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-custom_hooks = [
-    dict(type='SegLossWarmupHook', warmup_iters=5 * iters_per_epoch)
 ]
