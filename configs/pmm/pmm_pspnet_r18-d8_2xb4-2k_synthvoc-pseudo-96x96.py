@@ -18,7 +18,7 @@
 _base_ = [
     '../_base_/models/pspnet_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc_pseudo.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_1k_cpu.py'
 ]
 # round ends as fractions of train_cfg.max_iters (hook and lr schedule)
 round_iters = [0.5]
@@ -44,24 +44,13 @@ model = dict(
             mode='clamp',
             beta=0.5,
             kappa=0.5)))
-optimizer = dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=5e-4)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 # one poly decay per round (restarted at the round's end with the weights)
 param_scheduler = [
     dict(type='RoundPolyLR', round_iters=round_iters, eta_min=1e-4,
          power=0.9, begin=0, by_epoch=False)  # end: train_cfg.max_iters
 ]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=2000, val_interval=1000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+train_cfg = dict(max_iters=2000, val_interval=1000)
+default_hooks = dict(checkpoint=dict(interval=1000))
 custom_hooks = [
     dict(
         type='CyclicPseudoMaskHook',

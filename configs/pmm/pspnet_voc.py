@@ -25,8 +25,8 @@
 #       --ann-file ImageSets/Segmentation/aug.txt --scales 1.0 0.5 1.5 2.0 --flip
 #   tools/generate_pseudo_masks.py --method ppmg --cam-dir work_dirs/cams ...
 _base_ = [
-    'mmseg::_base_/models/pspnet_r50-d8.py',
-    '../_base_/datasets/voc12aug_pseudo.py', '../_base_/default_runtime.py'
+    './_base_/pmm_pspnet_r50-d8.py', '../_base_/datasets/voc12aug_pseudo.py',
+    '../_base_/default_runtime.py'
 ]
 # round ends as fractions of train_cfg.max_iters (hook and lr schedule)
 round_iters = [0.5]
@@ -35,26 +35,8 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained='open-mmlab://resnet101_v1c',
     backbone=dict(depth=101),
-    decode_head=dict(
-        num_classes=21,
-        loss_decode=dict(
-            _delete_=True,
-            type='PUSLoss',
-            loss=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            mode='clamp',
-            beta=0.5,
-            kappa=0.5)),
-    auxiliary_head=dict(
-        num_classes=21,
-        loss_decode=dict(
-            _delete_=True,
-            type='PUSLoss',
-            loss=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
-            mode='clamp',
-            beta=0.5,
-            kappa=0.5)))
+    decode_head=dict(num_classes=21),
+    auxiliary_head=dict(num_classes=21))
 train_dataloader = dict(batch_size=2, num_workers=2)
 optimizer = dict(type='SGD', lr=0.005, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)

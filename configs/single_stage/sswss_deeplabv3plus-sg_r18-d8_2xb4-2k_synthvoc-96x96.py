@@ -60,22 +60,14 @@ train_dataloader = dict(
     dataset=dict(supervision='image_label', pipeline=train_pipeline))
 # SGD, constant learning rate (everything is trained from scratch here, so
 # no backbone lr multiplier; see the VOC configs for the paper's 0.1x)
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
+optimizer = dict(lr=0.01)
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=optimizer,
-    clip_grad=None,
-    paramwise_cfg=dict(bias_decay_mult=0.0))
+    optimizer=optimizer, paramwise_cfg=dict(bias_decay_mult=0.0))
 param_scheduler = []
 iters_per_epoch = 100
 train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=20 * iters_per_epoch,
-    val_interval=10 * iters_per_epoch)
-default_hooks = dict(
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False,
-        interval=10 * iters_per_epoch))
+    max_iters=20 * iters_per_epoch, val_interval=10 * iters_per_epoch)
+default_hooks = dict(checkpoint=dict(interval=10 * iters_per_epoch))
 custom_hooks = [
     dict(type='SegLossWarmupHook', warmup_iters=5 * iters_per_epoch)
 ]
