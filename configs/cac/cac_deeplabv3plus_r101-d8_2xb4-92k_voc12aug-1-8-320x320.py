@@ -1,6 +1,4 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-101, PASCAL
-VOC 2012 aug with 1/8 (1,323 masks, 9,259 unlabeled). Table 1, "Ours"
-DeepLabv3+ ResNet101, 1/8: 74.6 mIoU."""
+"""CAC, DeepLabV3+ R-101, VOC aug 1/8: Table 1, "Ours" DeepLabv3+ ResNet101, 1/8: 74.6 mIoU."""
 _base_ = './cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320.py'
 model = dict(
     pretrained='https://download.pytorch.org/models/resnet101-5d3b4d8f.pth',

@@ -1,9 +1,3 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-101, PASCAL
-VOC 2012 aug with all 10,582 masks (also used unlabeled). Table 1, "Ours"
-DeepLabv3+ ResNet101, full: 78.2 mIoU.
-MMSeg-standard variant (MMSeg's model and augmentation choices, see
-configs/cac/README.md, "Paper configs vs MMSeg choices")."""
+"""CAC, DeepLabV3+ R-101, VOC aug full, MMSeg-standard variant: Table 1, "Ours" DeepLabv3+ ResNet101, full: 78.2 mIoU."""
 _base_ = './cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-full-320x320-mmseg.py'
-model = dict(
-    pretrained='open-mmlab://resnet101_v1c',
-    backbone=dict(depth=101))
+model = dict(pretrained='open-mmlab://resnet101_v1c', backbone=dict(depth=101))
