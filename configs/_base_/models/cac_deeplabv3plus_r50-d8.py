@@ -2,7 +2,9 @@
 # the authors' code builds it (dvlab-research/Context-Aware-Consistency,
 # models/model.py with backbone 'deeplab_v3+', models/modeling/deeplab.py,
 # backbone/resnet.py, aspp.py, decoder.py; configs/voc_cac_deeplabv3+_*.json
-# "out_dim": 256, "downsample": true):
+# "out_dim": 256, "downsample": true): the MMSeg-standard model of the -mmseg
+# variant configs (configs/cac/_base_/cac_deeplabv3plus_r50-d8-mmseg.py) with
+# the authors' backbone, decoder and loss:
 # - backbone: torchvision-layout ResNet-50 (7x7 stem) at output stride 16:
 #   strides 1-2-2-1, the last stage with the multi-grid dilations 2-4-8
 #   (their _make_MG_unit: blocks [1, 2, 4] x dilation 2), ImageNet weights
@@ -22,46 +24,21 @@
 # (DepthwiseSeparableASPPFeatureHead): its ASPP / decoder convs are
 # depthwise separable and its dropout channel-wise, where the authors' are
 # plain convs with element-wise dropout (see configs/cac/README.md).
-# Batches come from mmdet's MultiBranchDataPreprocessor ('sup', 'view1',
-# 'view2'). All B*h*w pixels of each view are negatives (num_negatives=None):
-# 6,400 per view with 4 unlabeled 320x320 crops per GPU (authors'
-# selected_num). The MMSeg-standard model of the -mmseg variant configs:
-# configs/cac/_base_/cac_deeplabv3plus_r50-d8-mmseg.py.
-_base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
+# All B*h*w pixels of each view are negatives (num_negatives=None): 6,400
+# per view with 4 unlabeled 320x320 crops per GPU (authors' selected_num).
+_base_ = '../../cac/_base_/cac_deeplabv3plus_r50-d8-mmseg.py'
 model = dict(
-    type='ContextAwareConsistency',
-    data_preprocessor=dict(
-        _delete_=True,
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=dict(
-            type='SegDataPreProcessor',
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size_divisor=8)),
     pretrained='https://download.pytorch.org/models/resnet50-19c8e357.pth',
     backbone=dict(
         type='ResNet',
-        depth=50,
         strides=(1, 2, 2, 1),
         dilations=(1, 1, 1, 2),
         # MMSeg's multi_grid holds the absolute rates of the last stage
         multi_grid=(2, 4, 8),
-        contract_dilation=False,
-        norm_eval=False,
-        style='pytorch'),
-    # DeepLabV3+'s head exposing the decoder features the projector needs
+        contract_dilation=False),
     decode_head=dict(
-        type='DepthwiseSeparableASPPFeatureHead',
-        in_channels=2048,
-        in_index=3,
         channels=256,
         dilations=(1, 6, 12, 18),
-        c1_in_channels=256,
-        c1_channels=48,
-        dropout_ratio=0.1,
         align_corners=True,
         init_cfg=dict(
             type='Kaiming',
@@ -69,18 +46,6 @@ model = dict(
             nonlinearity='relu',
             distribution='normal',
             override=dict(name='conv_seg')),
-        loss_decode=dict(
-            type='CrossEntropyLoss',
-            use_sigmoid=False,
-            loss_weight=1.0,
-            avg_non_ignore=True)),
+        loss_decode=dict(avg_non_ignore=True)),
     auxiliary_head=None,
-    projector=dict(type='Projector', in_channels=256, pool=True),
-    loss_dc=dict(
-        type='DirectionalContrastiveLoss',
-        temperature=0.1,
-        pos_thresh=0.75,
-        num_negatives=None,
-        memory_bank_size=1),
-    dc_weight=0.1,
-    feature_stride=8)
+    projector=dict(in_channels=256))

@@ -1,8 +1,9 @@
 # Context-Aware Consistency (Lai et al., CVPR 2021) on MMSeg's PSPNet R-50-D8:
 # the MMSeg-standard model of the -mmseg variant configs (auxiliary FCN head
-# with CE weight 0.4, Dropout2d(0.1) before the classifier); the paper
-# configs use configs/_base_/models/cac_pspnet_r50-d8.py, the authors' model
-# (configs/cac/README.md, "Paper configs vs MMSeg choices").
+# with CE weight 0.4, Dropout2d(0.1) before the classifier). The authors'
+# model of the paper configs, configs/_base_/models/cac_pspnet_r50-d8.py, is
+# this one without the dropout and the auxiliary head (configs/cac/README.md,
+# "Paper configs vs MMSeg choices").
 # The projector Phi (two 1x1 convs, 128-d, L2-normalised) embeds the PSP
 # bottleneck features (stride 8, 512 channels: the paper's "encoder" output
 # before the classifier). Batches come from mmdet's MultiBranchDataPreprocessor
