@@ -9,23 +9,22 @@ view_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
                   'pad_shape', 'scale_factor', 'flip', 'flip_direction',
                   'reduce_zero_label', 'img_id', 'supervision', 'overlap_box',
                   'crop_window', 'crop_pair_iou')
+# the authors' torchvision ColorJitter(0.4, 0.4, 0.4, 0.1): the four jitters
+# in a random order, factors uniform in [0.6, 1.4], hue shift uniform in
+# [-0.1, 0.1] turns
+colour_jitter = dict(
+    type='mmdet.RandomOrder',
+    transforms=[
+        dict(type='mmdet.Brightness', min_mag=0.6, max_mag=1.4),
+        dict(type='mmdet.Contrast', min_mag=0.6, max_mag=1.4),
+        dict(type='mmdet.Color', min_mag=0.6, max_mag=1.4),
+        dict(type='RandomHue', max_shift=0.1),
+    ])
 # per-view low-level augmentation of the authors' code: blur (p=0.5, 5x5),
-# ColorJitter(0.4, 0.4, 0.4, 0.1) with p=0.8 in random order, grayscale p=0.2
+# the colour jitter with p=0.8, grayscale p=0.2
 view_photometric = [
     dict(type='RandomGaussianBlur', prob=0.5, kernel_size=5),
-    dict(
-        type='RandomApply',
-        prob=0.8,
-        transforms=[
-            dict(
-                type='mmdet.RandomOrder',
-                transforms=[
-                    dict(type='mmdet.Brightness', min_mag=0.6, max_mag=1.4),
-                    dict(type='mmdet.Contrast', min_mag=0.6, max_mag=1.4),
-                    dict(type='mmdet.Color', min_mag=0.6, max_mag=1.4),
-                    dict(type='RandomHue', max_shift=0.1),
-                ])
-        ]),
+    dict(type='RandomApply', prob=0.8, transforms=[colour_jitter]),
     dict(
         type='RandomGrayscale',
         prob=0.2,

@@ -47,17 +47,6 @@ unlabeled_long_side = (1638, 4096)  # randint(int(0.8 * 2048), 2.0 * 2048)
 # the authors' padding colour: the ImageNet mean in 0-255 (BGR), truncated
 # to uint8 by OpenCV
 pad_img = (103, 116, 123)
-# torchvision's ColorJitter(0.4, 0.4, 0.4, 0.1) of the labeled images,
-# always applied: the four jitters in a random order, factors uniform in
-# [0.6, 1.4], hue shift uniform in [-0.1, 0.1] turns
-labeled_colour_jitter = dict(
-    type='mmdet.RandomOrder',
-    transforms=[
-        dict(type='mmdet.Brightness', min_mag=0.6, max_mag=1.4),
-        dict(type='mmdet.Contrast', min_mag=0.6, max_mag=1.4),
-        dict(type='mmdet.Color', min_mag=0.6, max_mag=1.4),
-        dict(type='RandomHue', max_shift=0.1),
-    ])
 labeled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
@@ -74,7 +63,8 @@ labeled_pipeline = [
         pad_val=pad_img,
         seg_pad_val=255),
     dict(type='RandomFlip', prob=0.5),
-    labeled_colour_jitter,
+    # the views' ColorJitter(0.4, 0.4, 0.4, 0.1) (cac_views.py), always
+    {{_base_.colour_jitter}},
     dict(
         type='mmdet.MultiBranch',
         branch_field={{_base_.branch_field}},
