@@ -5,14 +5,14 @@
 # Split list: tools/dataset_converters/make_splits.py <root> --labeled-lists
 #     ImageSets/Segmentation/train.txt
 _base_ = './deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
-labeled = dict(
+labeled_dataset = dict(
     type={{_base_.dataset_type}},
     data_root={{_base_.data_root}},
     metainfo={{_base_.metainfo}},
     ann_file='ImageSets/Segmentation/train.txt',
     supervision='full',
     pipeline={{_base_.train_pipeline}})
-box_only = dict(
+weak_dataset = dict(
     type={{_base_.dataset_type}},
     data_root={{_base_.data_root}},
     metainfo={{_base_.metainfo}},
@@ -26,4 +26,7 @@ train_dataloader = dict(
         type='mmdet.MultiSourceSampler',
         batch_size=4,
         source_ratio=[1, 3]),
-    dataset=dict(_delete_=True, type='ConcatDataset', datasets=[labeled, box_only]))
+    dataset=dict(
+        _delete_=True,
+        type='ConcatDataset',
+        datasets=[labeled_dataset, weak_dataset]))

@@ -1,12 +1,15 @@
 """No self-correction (Ibrahim et al., CVPR 2020, Sec. 3.2, Eq. 2; Tables 1/3
-"No Self-correction" row) on generated VOC data: F = 100 images of train.txt
-(masks, hard CE), W = the 300 other trainaug images (boxes only, soft CE to the
-frozen ancillary model's distribution); 1 F + 3 W images per batch of 4.
+"No Self-correction" row) on generated VOC data, with the images of the
+box-fill baseline (../baselines/boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py):
+F = the 100 images of train.txt (masks, hard CE) and W = the 300 other
+trainaug images (boxes only), 1 F + 3 W per batch of 4; W's boxes are not
+filled as masks but fed to the frozen ancillary model, whose distribution is
+their soft CE target.
 
 The ancillary checkpoint comes from training
 ``ancillary_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py``; override with
 ``--cfg-options model.ancillary.checkpoint=...``."""
-_base_ = '../baselines/deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
+_base_ = '../baselines/boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
 _anc = 'ancillary_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96'
 model = dict(
     type='SelfCorrectingEncoderDecoder',
@@ -17,27 +20,7 @@ model = dict(
         _delete_=True,
         type='NoSelfCorrectionHead',
         primary={{_base_.model.decode_head}}))
-labeled_dataset = dict(
-    type={{_base_.dataset_type}},
-    data_root={{_base_.data_root}},
-    metainfo={{_base_.metainfo}},
-    ann_file='ImageSets/Segmentation/train.txt',
-    supervision='full',
-    pipeline={{_base_.train_pipeline}})
-weak_dataset = dict(
-    type={{_base_.dataset_type}},
-    data_root={{_base_.data_root}},
-    metainfo={{_base_.metainfo}},
-    ann_file='ImageSets/Segmentation/splits/seed0/aug_minus_train.txt',
-    supervision='box',
-    pipeline={{_base_.box_pipeline}})
+weak_dataset = _base_.weak_dataset
+weak_dataset.pipeline = _base_.box_pipeline
 train_dataloader = dict(
-    sampler=dict(
-        _delete_=True,
-        type='mmdet.MultiSourceSampler',
-        batch_size=4,
-        source_ratio=[1, 3]),
-    dataset=dict(
-        _delete_=True,
-        type='ConcatDataset',
-        datasets=[labeled_dataset, weak_dataset]))
+    dataset=dict(datasets=[_base_.labeled_dataset, weak_dataset]))
