@@ -60,12 +60,6 @@ train_dataloader = dict(
             seg_map_path='SegmentationClassAug',
             ann_path='Annotations'),
         pipeline=box_crf_pipeline))
-predict_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
-    dict(type='LoadImageLabels', num_classes={{_base_.num_classes}}),
-    dict(type='PackWeakSegInputs'),
-]
 param_scheduler = [
     dict(type='RoundPolyLR', round_iters=round_iters, eta_min=1e-4,
          power=0.9, begin=0, by_epoch=False)
@@ -79,7 +73,7 @@ custom_hooks = [
         supervisions=('box', ),
         # the relabelled images load their round's masks as any mask
         train_pipeline={{_base_.train_pipeline}},
-        predict_pipeline=predict_pipeline,
+        predict_pipeline={{_base_.predict_pipeline}},
         restrict_to_image_labels=True,
         post_pipeline=[
             dict(type='DenseCRFRefine', key='seg_probs', num_iter=10)

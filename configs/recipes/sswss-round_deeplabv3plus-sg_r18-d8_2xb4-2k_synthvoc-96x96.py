@@ -12,19 +12,13 @@ pseudo-masks that step 2
 (``pspnet-pus_r18-d8_2xb4-1k_synthvoc-sswss-round-96x96.py``) trains a PSPNet
 with PUS on."""
 _base_ = '../single_stage/sswss_deeplabv3plus-sg_r18-d8_2xb4-2k_synthvoc-96x96.py'
-predict_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
-    dict(type='LoadImageLabels', num_classes={{_base_.num_classes}}),
-    dict(type='PackWeakSegInputs'),
-]
 custom_hooks = [
     dict(type='SegLossWarmupHook', warmup_iters=500),  # as the base config
     dict(
         type='CyclicPseudoMaskHook',
         round_iters=[1.0],  # the end of training
         supervisions=('image_label', ),
-        predict_pipeline=predict_pipeline,
+        predict_pipeline={{_base_.predict_pipeline}},
         restrict_to_image_labels=True,
         post_pipeline=[
             dict(type='DenseCRFRefine', key='seg_probs', num_iter=10)

@@ -12,9 +12,3 @@ train_dataloader = dict(
             seg_map_path='SegmentationClassAug',
             pseudo_path=pseudo_path,
             ann_path='Annotations')))
-predict_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
-    dict(type='LoadImageLabels', num_classes={{_base_.num_classes}}),
-    dict(type='PackWeakSegInputs'),
-]

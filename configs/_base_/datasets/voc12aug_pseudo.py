@@ -14,13 +14,6 @@ train_dataloader = dict(
             seg_map_path='SegmentationClassAug',
             pseudo_path=pseudo_path,
             ann_path='Annotations')))
-# the training images at test scale: what a cyclic round predicts
-predict_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
-    dict(type='LoadImageLabels', num_classes={{_base_.num_classes}}),
-    dict(type='PackWeakSegInputs'),
-]
 # test-time augmentation as the authors' MMSeg 0.x MultiScaleFlipAug:
 # img_scale (2048, 512) times 0.5-1.75, each with and without a horizontal
 # flip (12 views; the predictions are merged as the mean softmax by MMSeg's

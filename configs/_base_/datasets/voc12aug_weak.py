@@ -69,6 +69,14 @@ test_pipeline = [
     dict(type='LoadVerifiedAnnotations', num_classes=num_classes),
     dict(type='PackWeakSegInputs'),
 ]
+# the training images at test scale with their image labels: what a cyclic
+# round (CyclicPseudoMaskHook, Pseudo-mask Matters) predicts
+predict_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadImageLabels', num_classes=num_classes),
+    dict(type='PackWeakSegInputs'),
+]
 train_dataloader = dict(
     batch_size=4,
     num_workers=4,
