@@ -26,7 +26,7 @@
 #   tools/generate_pseudo_masks.py --method ppmg --cam-dir work_dirs/cams ...
 _base_ = [
     './_base_/pmm_pspnet_r50-d8.py', '../_base_/datasets/voc12aug_pseudo.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/iter_based.py'
 ]
 # round ends as fractions of train_cfg.max_iters (hook and lr schedule)
 round_iters = [0.5]
@@ -45,19 +45,8 @@ param_scheduler = [
     dict(type='RoundPolyLR', round_iters=round_iters, eta_min=1e-4,
          power=0.9, begin=0, by_epoch=False)  # end: train_cfg.max_iters
 ]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=40000,
-    val_interval=20000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                    interval=20000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+train_cfg = dict(max_iters=40000, val_interval=20000)
+default_hooks = dict(checkpoint=dict(interval=20000))
 custom_hooks = [
     dict(
         type='CyclicPseudoMaskHook',

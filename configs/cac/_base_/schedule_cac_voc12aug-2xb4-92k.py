@@ -12,6 +12,7 @@
 # train_dataloader batch_size = sampler batch_size = 8 ("2xb4" = 2 GPUs x 4
 # labeled images; each step also 4 unlabeled images = 8 view crops per GPU;
 # with N GPUs use 16 // N).
+_base_ = '../../_base_/schedules/iter_based.py'
 iters_per_epoch = 1157
 max_iters = 80 * iters_per_epoch
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
@@ -29,20 +30,6 @@ param_scheduler = [
         end=max_iters,
         by_epoch=False)
 ]
-train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=10 * iters_per_epoch)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=max_iters, val_interval=10 * iters_per_epoch)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=10 * iters_per_epoch,
-        max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    checkpoint=dict(interval=10 * iters_per_epoch, max_keep_ckpts=2))

@@ -11,7 +11,8 @@
 # ../sswss_deeplabv3plus-sg_r101-d8_4xb4-13k_voc12aug-321x321.py (the
 # authors' code) and its -mmseg.py twin (MMSeg's parts).
 _base_ = [
-    '../../_base_/datasets/voc12aug_weak.py', '../../_base_/default_runtime.py'
+    '../../_base_/datasets/voc12aug_weak.py', '../../_base_/default_runtime.py',
+    '../../_base_/schedules/iter_based.py'
 ]
 num_classes = 21
 crop_size = (321, 321)
@@ -83,20 +84,8 @@ param_scheduler = []
 # 10,582 images / 16 per iteration
 iters_per_epoch = 662
 train_cfg = dict(
-    type='IterBasedTrainLoop',
-    max_iters=20 * iters_per_epoch,
-    val_interval=2 * iters_per_epoch)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False,
-        interval=2 * iters_per_epoch),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    max_iters=20 * iters_per_epoch, val_interval=2 * iters_per_epoch)
+default_hooks = dict(checkpoint=dict(interval=2 * iters_per_epoch))
 custom_hooks = [
     dict(type='SegLossWarmupHook', warmup_iters=5 * iters_per_epoch)
 ]
