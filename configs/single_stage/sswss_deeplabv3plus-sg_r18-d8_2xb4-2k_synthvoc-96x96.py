@@ -10,24 +10,14 @@ _base_ = [
     '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_1k_cpu.py'
 ]
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='SingleStageWSSS',
     data_preprocessor=dict(size={{_base_.crop_size}}),
+    # the base's DeepLabV3+ head (widths, ASPP rates, dropout) with SG + GCI
     decode_head=dict(
-        _delete_=True,
         type='StochasticGateASPPHead',
-        in_channels=256,
-        in_index=3,
-        channels=64,
-        dilations=(1, 12, 24, 36),
-        c1_in_channels=32,
-        c1_channels=16,
-        mix_rate=0.3,
-        dropout_ratio=0.1,
         num_classes={{_base_.num_classes}},
-        norm_cfg=norm_cfg,
-        align_corners=False,
+        mix_rate=0.3,
         focal_power=3.0,
         focal_lambda=0.01,
         pamr=dict(
@@ -41,6 +31,7 @@ model = dict(
             loss_weight=1.0,
             loss_name='loss_cls'),
         loss_decode=dict(
+            _delete_=True,
             type='BalancedCrossEntropyLoss',
             loss_weight=1.0,
             loss_name='loss_seg')),
