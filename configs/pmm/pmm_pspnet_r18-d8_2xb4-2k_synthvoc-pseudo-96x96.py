@@ -22,28 +22,23 @@ _base_ = [
 ]
 # round ends as fractions of train_cfg.max_iters (hook and lr schedule)
 round_iters = [0.5]
+_pus = dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5)
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
     decode_head=dict(
         num_classes={{_base_.num_classes}},
         loss_decode=dict(
             _delete_=True,
-            type='PUSLoss',
             loss=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            mode='clamp',
-            beta=0.5,
-            kappa=0.5)),
+            **_pus)),
     auxiliary_head=dict(
         num_classes={{_base_.num_classes}},
         loss_decode=dict(
             _delete_=True,
-            type='PUSLoss',
             loss=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
-            mode='clamp',
-            beta=0.5,
-            kappa=0.5)))
+            **_pus)))
 # one poly decay per round (restarted at the round's end with the weights)
 param_scheduler = [
     dict(type='RoundPolyLR', round_iters=round_iters, eta_min=1e-4,

@@ -3,22 +3,17 @@
 # clamped at kappa once the batch's mean loss falls below beta (clamp,
 # beta = kappa = 0.5, the VOC setting); CE weights 1.0 / 0.4 as MMSeg's.
 _base_ = 'mmseg::_base_/models/pspnet_r50-d8.py'
+_pus = dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5)
 model = dict(
     decode_head=dict(
         loss_decode=dict(
             _delete_=True,
-            type='PUSLoss',
             loss=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            mode='clamp',
-            beta=0.5,
-            kappa=0.5)),
+            **_pus)),
     auxiliary_head=dict(
         loss_decode=dict(
             _delete_=True,
-            type='PUSLoss',
             loss=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
-            mode='clamp',
-            beta=0.5,
-            kappa=0.5)))
+            **_pus)))
