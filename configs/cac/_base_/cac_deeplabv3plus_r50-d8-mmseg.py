@@ -15,17 +15,13 @@
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
 model = dict(
     type='ContextAwareConsistency',
+    # the base's SegDataPreProcessor (crops padded to multiples of 8) in
+    # mmdet's, which batches the 'sup', 'view1' and 'view2' branches
     data_preprocessor=dict(
         _delete_=True,
         type='mmdet.MultiBranchDataPreprocessor',
         data_preprocessor=dict(
-            type='SegDataPreProcessor',
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size_divisor=8)),
+            _base_.model.data_preprocessor, size_divisor=8)),
     # DeepLabV3+'s head exposing the decoder features the projector needs
     decode_head=dict(type='DepthwiseSeparableASPPFeatureHead'),
     projector=dict(type='Projector', in_channels=512, pool=True),
