@@ -2,9 +2,10 @@
 # R-50-D8: the MMSeg-standard model of the -mmseg variant configs (dilated
 # ResNetV1c-50 at output stride 8, 512-channel depthwise separable decoder,
 # auxiliary FCN head with CE weight 0.4, align_corners=False). The authors'
-# model of the paper configs, configs/_base_/models/cac_deeplabv3plus_r50-d8.py,
-# is this one with their backbone, decoder and loss (configs/cac/README.md,
-# "Paper configs vs MMSeg choices").
+# model of the paper configs,
+# configs/_base_/models/cac_deeplabv3plus_r50-d8.py, is this one with their
+# backbone, decoder and loss (configs/cac/README.md, "Paper configs vs MMSeg
+# choices").
 # The decoder features before the classifier (512 channels) have stride 4:
 # they are average-pooled 2x2 to stride 8 before the projector Phi
 # (Sec. 4.1) and the main classifier gives the pseudo-labels / confidences

@@ -11,8 +11,8 @@
 # ../sswss_deeplabv3plus-sg_r101-d8_4xb4-13k_voc12aug-321x321.py (the
 # authors' code) and its -mmseg.py twin (MMSeg's parts).
 _base_ = [
-    '../../_base_/datasets/voc12aug_weak.py', '../../_base_/default_runtime.py',
-    '../../_base_/schedules/iter_based.py'
+    '../../_base_/datasets/voc12aug_weak.py',
+    '../../_base_/default_runtime.py', '../../_base_/schedules/iter_based.py'
 ]
 num_classes = 21
 crop_size = (321, 321)
