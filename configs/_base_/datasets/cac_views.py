@@ -41,3 +41,15 @@ view2_pipeline = [
     *view_photometric,
     dict(type='PackWeakSegInputs', meta_keys=view_meta_keys),
 ]
+# the last step of the semi-supervised pipelines: a labeled image is packed
+# as the 'sup' branch, an unlabeled one (after OverlappingCropPair) as the
+# two views
+sup_branch = dict(
+    type='mmdet.MultiBranch',
+    branch_field=branch_field,
+    sup=[dict(type='PackWeakSegInputs')])
+view_branches = dict(
+    type='mmdet.MultiBranch',
+    branch_field=branch_field,
+    view1=view1_pipeline,
+    view2=view2_pipeline)

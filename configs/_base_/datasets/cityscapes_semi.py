@@ -65,10 +65,7 @@ labeled_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     # the views' ColorJitter(0.4, 0.4, 0.4, 0.1) (cac_views.py), always
     {{_base_.colour_jitter}},
-    dict(
-        type='mmdet.MultiBranch',
-        branch_field={{_base_.branch_field}},
-        sup=[dict(type='PackWeakSegInputs')]),
+    {{_base_.sup_branch}},
 ]
 unlabeled_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -83,11 +80,7 @@ unlabeled_pipeline = [
         crop_size=crop_size,
         iou_range=(0.1, 1.0),
         stride={{_base_.feature_stride}}),
-    dict(
-        type='mmdet.MultiBranch',
-        branch_field={{_base_.branch_field}},
-        view1={{_base_.view1_pipeline}},
-        view2={{_base_.view2_pipeline}}),
+    {{_base_.view_branches}},
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),

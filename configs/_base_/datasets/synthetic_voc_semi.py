@@ -22,10 +22,7 @@ labeled_pipeline = [
          keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='mmdet.MultiBranch',
-        branch_field={{_base_.branch_field}},
-        sup=[dict(type='PackWeakSegInputs')]),
+    {{_base_.sup_branch}},
 ]
 unlabeled_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -36,11 +33,7 @@ unlabeled_pipeline = [
         crop_size=crop_size,
         iou_range=(0.1, 1.0),
         stride={{_base_.feature_stride}}),
-    dict(
-        type='mmdet.MultiBranch',
-        branch_field={{_base_.branch_field}},
-        view1={{_base_.view1_pipeline}},
-        view2={{_base_.view2_pipeline}}),
+    {{_base_.view_branches}},
 ]
 labeled_dataset = dict(
     type={{_base_.dataset_type}},

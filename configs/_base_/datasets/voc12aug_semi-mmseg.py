@@ -14,10 +14,7 @@ labeled_pipeline = [
          ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
     dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='mmdet.MultiBranch',
-        branch_field={{_base_.branch_field}},
-        sup=[dict(type='PackWeakSegInputs')]),
+    {{_base_.sup_branch}},
 ]
 unlabeled_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -28,11 +25,7 @@ unlabeled_pipeline = [
         crop_size={{_base_.crop_size}},
         iou_range=(0.1, 1.0),
         stride={{_base_.feature_stride}}),
-    dict(
-        type='mmdet.MultiBranch',
-        branch_field={{_base_.branch_field}},
-        view1={{_base_.view1_pipeline}},
-        view2={{_base_.view2_pipeline}}),
+    {{_base_.view_branches}},
 ]
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.pipeline = labeled_pipeline
