@@ -134,11 +134,19 @@ class WeakVOCDataset(BaseSegDataset):
             map of that length. Default False: MMSeg's behaviour, where
             ``metainfo['classes']`` selects a subset of VOC's 21 classes and
             masks hold VOC ids (mapped to the subset, other ids to 255).
-        data_prefix (dict): Folders: ``img_path``, ``seg_map_path`` (ground
-            truth), ``ann_path`` (XML) and, for pseudo-masks, ``pseudo_path``.
+        data_prefix (dict, optional): Folders: ``img_path``,
+            ``seg_map_path`` (ground truth), ``ann_path`` (XML) and, for
+            pseudo-masks, ``pseudo_path``. Defaults to
+            :attr:`DEFAULT_DATA_PREFIX` (VOC's ``JPEGImages``,
+            ``SegmentationClassAug``, ``Annotations``).
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
     METAINFO = PascalVOCDataset.METAINFO
+    #: ``data_prefix`` when none is given: the folders of the layout.
+    DEFAULT_DATA_PREFIX: Dict[str, str] = dict(
+        img_path='JPEGImages',
+        seg_map_path='SegmentationClassAug',
+        ann_path='Annotations')
 
     def __init__(self,
                  ann_file: str,
@@ -178,10 +186,7 @@ class WeakVOCDataset(BaseSegDataset):
             # METAINFO (VOC ids by name): none for classes of one's own
             self.get_label_map = _no_label_map
         if data_prefix is None:
-            data_prefix = dict(
-                img_path='JPEGImages',
-                seg_map_path='SegmentationClassAug',
-                ann_path='Annotations')
+            data_prefix = dict(self.DEFAULT_DATA_PREFIX)
         if supervision == PSEUDO_MASK and not data_prefix.get('pseudo_path'):
             raise ValueError("supervision='pseudo_mask' needs "
                              "data_prefix['pseudo_path'] (the pseudo-mask "
