@@ -19,10 +19,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
 from mmengine.logging import print_log
-from PIL import Image
 from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
+from PIL import Image
 
+from ..utils.choices import check_choice
 from ..utils.label_png import voc_palette
 from ..utils.supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
                                  UNLABELED, check_supervision)
@@ -169,12 +170,9 @@ class WeakVOCDataset(BaseSegDataset):
         if with_boxes and supervision in (IMAGE_LABEL, UNLABELED):
             raise ValueError(f'with_boxes=True would expose boxes to '
                              f'{supervision!r} images')
-        if image_label_source not in ('xml', 'gt_mask'):
-            raise ValueError("image_label_source must be 'xml' or 'gt_mask', "
-                             f'got {image_label_source!r}')
-        if invalid_sample not in ('raise', 'skip'):
-            raise ValueError("invalid_sample must be 'raise' or 'skip', got "
-                             f'{invalid_sample!r}')
+        check_choice('image_label_source', image_label_source,
+                     ('xml', 'gt_mask'))
+        check_choice('invalid_sample', invalid_sample, ('raise', 'skip'))
         self.with_boxes = with_boxes
         self.image_label_source = image_label_source
         self.invalid_sample = invalid_sample

@@ -39,6 +39,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
+from ...utils.choices import check_choice
 from .geometric import crop_boxes
 
 __all__ = [
@@ -89,11 +90,8 @@ class _DelegatedResize(BaseTransform):
                  **resize_kwargs) -> None:
         super().__init__()
         seg_backend = seg_backend or backend
-        for name, value in (('backend', backend),
-                            ('seg_backend', seg_backend)):
-            if value not in ('cv2', 'pillow'):
-                raise ValueError(f"{name} must be 'cv2' or 'pillow', got "
-                                 f'{value!r}')
+        check_choice('backend', backend, ('cv2', 'pillow'))
+        check_choice('seg_backend', seg_backend, ('cv2', 'pillow'))
         self.interpolation = interpolation
         self.backend = backend
         self.seg_backend = seg_backend
