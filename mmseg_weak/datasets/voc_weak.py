@@ -204,8 +204,9 @@ class WeakVOCDataset(BaseSegDataset):
         length than the classes (e.g. VOC's 21 colours from ``METAINFO``)
         becomes the VOC colour map of the classes' length."""
         if self.own_classes:
-            palette = self._metainfo.get('palette') or []
-            classes = self._metainfo.get('classes') or []
+            metainfo = self.metainfo
+            palette = metainfo.get('palette') or []
+            classes = metainfo.get('classes') or []
             if len(palette) != len(classes):
                 return [list(rgb) for rgb in voc_palette(len(classes))]
             return palette
