@@ -31,7 +31,6 @@ import argparse
 import copy
 import os.path as osp
 import sys
-import warnings
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -43,22 +42,11 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 from torch import nn
 
-from mmseg_weak.utils.checkpoint import register_checkpoint_safe_globals
 from mmseg_weak.utils.cam_io import save_cams
+from mmseg_weak.utils.checkpoint import register_checkpoint_safe_globals
+from mmseg_weak.utils.known_warnings import ignore_known_warnings
 
-# Known deprecation warnings of the dependencies, nothing we can act on
-# (these exact messages only; everything else is still shown). They are
-# raised at run time (config loading, model building), after the imports.
-warnings.filterwarnings(
-    'ignore',
-    message='pkg_resources is deprecated as an API',
-    category=UserWarning,
-    module=r'(mmengine\.utils\.package_utils|importlib)$')
-warnings.filterwarnings(
-    'ignore',
-    message='``build_loss`` would be deprecated soon',
-    category=UserWarning,
-    module=r'mmseg\.models\.builder$')
+ignore_known_warnings()
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -53,7 +53,6 @@ import json
 import os
 import os.path as osp
 import sys
-import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -70,22 +69,11 @@ import mmseg_weak  # noqa: F401 (registers the transforms)
 from mmseg_weak.datasets.voc_annotation import (AnnotationError,
                                                 image_labels_from_instances,
                                                 parse_voc_xml, read_split)
-from mmseg_weak.utils.label_png import read_label_png, write_label_png
 from mmseg_weak.utils.cam_io import CAM_FILE_SUFFIX, CAMFileError
+from mmseg_weak.utils.known_warnings import ignore_known_warnings
+from mmseg_weak.utils.label_png import read_label_png, write_label_png
 
-# Known deprecation warnings of the dependencies, nothing we can act on
-# (these exact messages only; everything else is still shown). They are
-# raised at run time (config loading, model building), after the imports.
-warnings.filterwarnings(
-    'ignore',
-    message='pkg_resources is deprecated as an API',
-    category=UserWarning,
-    module=r'(mmengine\.utils\.package_utils|importlib)$')
-warnings.filterwarnings(
-    'ignore',
-    message='``build_loss`` would be deprecated soon',
-    category=UserWarning,
-    module=r'mmseg\.models\.builder$')
+ignore_known_warnings()
 
 VOC_CLASSES = tuple(PascalVOCDataset.METAINFO['classes'])
 #: ``--alpha`` (the background power of Eq. 2) when not given, per

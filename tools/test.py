@@ -15,40 +15,22 @@ import os
 # (see mmseg_weak.utils.dist_utils.exit_with_launcher).
 _PARENT_PID = os.getppid()
 
-import warnings  # noqa: E402
-
-# Known deprecation warnings of the dependencies, nothing we can act on
-# (these exact messages only; everything else is still shown).
-warnings.filterwarnings(
-    'ignore',
-    message='pkg_resources is deprecated as an API',
-    category=UserWarning,
-    module=r'(mmengine\.utils\.package_utils|importlib)$')
-warnings.filterwarnings(
-    'ignore',
-    message='``build_loss`` would be deprecated soon',
-    category=UserWarning,
-    module=r'mmseg\.models\.builder$')
-warnings.filterwarnings(
-    'ignore',
-    message='`broadcast_buffers` is deprecated',
-    category=FutureWarning,
-    module=r'mmengine\.model\.wrappers\.distributed$')
-
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os.path as osp  # noqa: E402
 
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmseg_weak.utils import (apply_dataset_options,  # noqa: E402
-                              cleanup_distributed,
-                              register_checkpoint_safe_globals,
-                              setup_cpu_distributed)
-from mmseg_weak.utils.dist_utils import (exit_with_launcher,  # noqa: E402
-                                         quiet_runner_console)
+from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
+                              ignore_known_warnings)
+from mmseg_weak.utils.dist_utils import exit_with_launcher  # noqa: E402
+from mmseg_weak.utils.runner_cli import (add_runner_args,  # noqa: E402
+                                         build_runner, load_runner_config,
+                                         parse_runner_args)
+
+ignore_known_warnings()
 
 
 def parse_args() -> argparse.Namespace:
@@ -75,38 +57,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--data-root',
-        help='train/test on a VOC-format dataset of your own in this folder '
-        '(every dataset of the config; see docs/en/data.md "Your own '
-        'VOC-format dataset")')
-    parser.add_argument(
-        '--classes',
-        nargs='+',
-        help="its classes in the order of their ids, 'background' first "
-        '(sets every dataset\'s classes and every num_classes of the '
-        'config)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
         '--tta', action='store_true', help='Test time augmentation')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def trigger_visualization_hook(cfg: Config,
@@ -156,19 +109,7 @@ def main() -> None:
     if args.launcher == 'pytorch':
         exit_with_launcher(_PARENT_PID)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root is not None or args.classes is not None:
-        apply_dataset_options(cfg, args.data_root, args.classes)
-
-    # work_dir priority: CLI > config file > config file name
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args)
 
     cfg.load_from = args.checkpoint
 
@@ -196,10 +137,7 @@ def main() -> None:
     for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
                 'param_scheduler'):
         cfg[key] = None
-    register_checkpoint_safe_globals()
-    cfg = setup_cpu_distributed(cfg, args.launcher)
-    quiet_runner_console(show_config=False)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, show_config=False)
     log_progress_every_tenth(runner)
     metrics = runner.test()
     if is_main_process():

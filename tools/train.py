@@ -17,43 +17,21 @@ import os
 # (see mmseg_weak.utils.dist_utils.exit_with_launcher).
 _PARENT_PID = os.getppid()
 
-import warnings  # noqa: E402
-
-# Known deprecation warnings of the dependencies, nothing we can act on
-# (these exact messages only; everything else is still shown).
-warnings.filterwarnings(
-    'ignore',
-    message='pkg_resources is deprecated as an API',
-    category=UserWarning,
-    module=r'(mmengine\.utils\.package_utils|importlib)$')
-warnings.filterwarnings(
-    'ignore',
-    message='``build_loss`` would be deprecated soon',
-    category=UserWarning,
-    module=r'mmseg\.models\.builder$')
-warnings.filterwarnings(
-    'ignore',
-    message='`broadcast_buffers` is deprecated',
-    category=FutureWarning,
-    module=r'mmengine\.model\.wrappers\.distributed$')
-
 import argparse  # noqa: E402
 import logging  # noqa: E402
-import os.path as osp  # noqa: E402
 import sys  # noqa: E402
 
-from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.device import get_device  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from mmseg.registry import RUNNERS  # noqa: E402
-from mmseg_weak.utils import (apply_dataset_options,  # noqa: E402
-                              cleanup_distributed,
-                              register_checkpoint_safe_globals,
-                              setup_cpu_distributed)
-from mmseg_weak.utils.dist_utils import (exit_with_launcher,  # noqa: E402
-                                         quiet_runner_console)
+from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
+                              ignore_known_warnings)
+from mmseg_weak.utils.dist_utils import exit_with_launcher  # noqa: E402
+from mmseg_weak.utils.runner_cli import (add_runner_args,  # noqa: E402
+                                         build_runner, load_runner_config,
+                                         parse_runner_args)
+
+ignore_known_warnings()
 
 # devices on which mmengine's AmpOptimWrapper works
 AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
@@ -74,39 +52,8 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training (needs a GPU)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
-    parser.add_argument(
-        '--data-root',
-        help='train/test on a VOC-format dataset of your own in this folder '
-        '(every dataset of the config; see docs/en/data.md "Your own '
-        'VOC-format dataset")')
-    parser.add_argument(
-        '--classes',
-        nargs='+',
-        help="its classes in the order of their ids, 'background' first "
-        '(sets every dataset\'s classes and every num_classes of the '
-        'config)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
-    # --local_rank; torchrun only sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser)
+    return parse_runner_args(parser)
 
 
 def main() -> None:
@@ -115,19 +62,7 @@ def main() -> None:
     if args.launcher == 'pytorch':
         exit_with_launcher(_PARENT_PID)
 
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.data_root is not None or args.classes is not None:
-        apply_dataset_options(cfg, args.data_root, args.classes)
-
-    # work_dir priority: CLI > config file > config file name
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_config(args)
 
     amp_in_cfg = cfg.get('optim_wrapper', {}).get('type') == 'AmpOptimWrapper'
     if (args.amp or amp_in_cfg) and get_device() not in AMP_DEVICES:
@@ -151,13 +86,7 @@ def main() -> None:
 
     cfg.resume = args.resume
 
-    register_checkpoint_safe_globals()
-    cfg = setup_cpu_distributed(cfg, args.launcher)
-    quiet_runner_console(show_config=True)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg, show_config=True)
     runner.train()
 
     # Drop the (DDP-wrapped) model before tearing the process group down.

@@ -55,18 +55,21 @@ class WeakCityscapesDataset(WeakVOCDataset):
     Args:
         ann_file (str): Split list, or ``''`` for all images.
         instance_suffix (str): Suffix of the instance-id maps.
-        **kwargs: :class:`WeakVOCDataset` arguments.
+        **kwargs: :class:`WeakVOCDataset` arguments; ``data_prefix``
+            defaults to :attr:`DEFAULT_DATA_PREFIX` (``leftImg8bit/train``,
+            ``gtFine/train``).
     """
     METAINFO = dict(
         classes=CITYSCAPES_OBJECT_CLASSES,
         palette=[[0, 0, 0], [153, 153, 153], [250, 170, 30], [220, 220, 0],
                  [220, 20, 60], [255, 0, 0], [0, 0, 142], [0, 0, 70],
                  [0, 60, 100], [0, 80, 100], [0, 0, 230], [119, 11, 32]])
+    DEFAULT_DATA_PREFIX = dict(
+        img_path='leftImg8bit/train', seg_map_path='gtFine/train')
 
     def __init__(self,
                  ann_file: str = '',
                  instance_suffix: str = '_gtFine_instanceIds.png',
-                 data_prefix: Optional[dict] = None,
                  img_suffix: str = '_leftImg8bit.png',
                  seg_map_suffix: str = '_gtFine_labelTrainIds.png',
                  image_label_source: str = 'gt_mask',
@@ -78,12 +81,8 @@ class WeakCityscapesDataset(WeakVOCDataset):
                 f"{self.METAINFO['classes']}: own_classes=True is for "
                 'datasets whose mask values are the ids of their own classes '
                 '(WeakVOCDataset, SemiCityscapesDataset)')
-        if data_prefix is None:
-            data_prefix = dict(
-                img_path='leftImg8bit/train', seg_map_path='gtFine/train')
         super().__init__(
             ann_file=ann_file,
-            data_prefix=data_prefix,
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
             image_label_source=image_label_source,

@@ -23,7 +23,7 @@ Image-level labels are the classes present in the ground-truth mask
 converted to image level multi-label ground-truths"); there are no XML files
 and no boxes.
 """
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from mmdet.datasets.coco import CocoDataset
 from mmseg.registry import DATASETS
@@ -78,20 +78,20 @@ class WeakCOCODataset(WeakVOCDataset):
             ``'voc_format/train.txt'``), relative to ``data_root``.
         supervision (str): Supervision of every sample. Defaults to
             ``'full'``.
-        data_prefix (dict, optional): ``img_path`` (``'train2014'`` or
-            ``'val2014'``), ``seg_map_path`` (ground truth) and, for
-            pseudo-masks, ``pseudo_path``. Defaults to
-            ``dict(img_path='train2014',
-            seg_map_path='voc_format/class_labels')``.
         **kwargs: :class:`WeakVOCDataset` arguments (``image_label_source``
-            must stay ``'gt_mask'``, ``with_boxes`` False).
+            must stay ``'gt_mask'``, ``with_boxes`` False). ``data_prefix``
+            holds ``img_path`` (``'train2014'`` or ``'val2014'``),
+            ``seg_map_path`` (ground truth) and, for pseudo-masks,
+            ``pseudo_path``; it defaults to :attr:`DEFAULT_DATA_PREFIX`
+            (``train2014``, ``voc_format/class_labels``).
     """
     METAINFO = dict(classes=coco2014_classes(), palette=_palette())
+    DEFAULT_DATA_PREFIX = dict(
+        img_path='train2014', seg_map_path='voc_format/class_labels')
 
     def __init__(self,
                  ann_file: str,
                  supervision: str = FULL,
-                 data_prefix: Optional[dict] = None,
                  **kwargs) -> None:
         if kwargs.setdefault('image_label_source', 'gt_mask') != 'gt_mask':
             raise ValueError(
@@ -102,11 +102,4 @@ class WeakCOCODataset(WeakVOCDataset):
             raise ValueError('WeakCOCODataset provides no boxes '
                              '(with_boxes must be False)')
         kwargs['with_boxes'] = False
-        if data_prefix is None:
-            data_prefix = dict(
-                img_path='train2014', seg_map_path='voc_format/class_labels')
-        super().__init__(
-            ann_file=ann_file,
-            supervision=supervision,
-            data_prefix=data_prefix,
-            **kwargs)
+        super().__init__(ann_file=ann_file, supervision=supervision, **kwargs)

@@ -19,10 +19,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
 from mmengine.logging import print_log
-from PIL import Image
 from mmseg.datasets import BaseSegDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
+from PIL import Image
 
+from ..utils.choices import check_choice
 from ..utils.label_png import voc_palette
 from ..utils.supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
                                  UNLABELED, check_supervision)
@@ -134,11 +135,19 @@ class WeakVOCDataset(BaseSegDataset):
             map of that length. Default False: MMSeg's behaviour, where
             ``metainfo['classes']`` selects a subset of VOC's 21 classes and
             masks hold VOC ids (mapped to the subset, other ids to 255).
-        data_prefix (dict): Folders: ``img_path``, ``seg_map_path`` (ground
-            truth), ``ann_path`` (XML) and, for pseudo-masks, ``pseudo_path``.
+        data_prefix (dict, optional): Folders: ``img_path``,
+            ``seg_map_path`` (ground truth), ``ann_path`` (XML) and, for
+            pseudo-masks, ``pseudo_path``. Defaults to
+            :attr:`DEFAULT_DATA_PREFIX` (VOC's ``JPEGImages``,
+            ``SegmentationClassAug``, ``Annotations``).
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments.
     """
     METAINFO = PascalVOCDataset.METAINFO
+    #: ``data_prefix`` when none is given: the folders of the layout.
+    DEFAULT_DATA_PREFIX: Dict[str, str] = dict(
+        img_path='JPEGImages',
+        seg_map_path='SegmentationClassAug',
+        ann_path='Annotations')
 
     def __init__(self,
                  ann_file: str,
@@ -161,12 +170,9 @@ class WeakVOCDataset(BaseSegDataset):
         if with_boxes and supervision in (IMAGE_LABEL, UNLABELED):
             raise ValueError(f'with_boxes=True would expose boxes to '
                              f'{supervision!r} images')
-        if image_label_source not in ('xml', 'gt_mask'):
-            raise ValueError("image_label_source must be 'xml' or 'gt_mask', "
-                             f'got {image_label_source!r}')
-        if invalid_sample not in ('raise', 'skip'):
-            raise ValueError("invalid_sample must be 'raise' or 'skip', got "
-                             f'{invalid_sample!r}')
+        check_choice('image_label_source', image_label_source,
+                     ('xml', 'gt_mask'))
+        check_choice('invalid_sample', invalid_sample, ('raise', 'skip'))
         self.with_boxes = with_boxes
         self.image_label_source = image_label_source
         self.invalid_sample = invalid_sample
@@ -178,10 +184,7 @@ class WeakVOCDataset(BaseSegDataset):
             # METAINFO (VOC ids by name): none for classes of one's own
             self.get_label_map = _no_label_map
         if data_prefix is None:
-            data_prefix = dict(
-                img_path='JPEGImages',
-                seg_map_path='SegmentationClassAug',
-                ann_path='Annotations')
+            data_prefix = dict(self.DEFAULT_DATA_PREFIX)
         if supervision == PSEUDO_MASK and not data_prefix.get('pseudo_path'):
             raise ValueError("supervision='pseudo_mask' needs "
                              "data_prefix['pseudo_path'] (the pseudo-mask "
@@ -201,8 +204,9 @@ class WeakVOCDataset(BaseSegDataset):
         length than the classes (e.g. VOC's 21 colours from ``METAINFO``)
         becomes the VOC colour map of the classes' length."""
         if self.own_classes:
-            palette = self._metainfo.get('palette') or []
-            classes = self._metainfo.get('classes') or []
+            metainfo = self.metainfo
+            palette = metainfo.get('palette') or []
+            classes = metainfo.get('classes') or []
             if len(palette) != len(classes):
                 return [list(rgb) for rgb in voc_palette(len(classes))]
             return palette

@@ -1,1 +1,3 @@
-from . import hooks  # noqa: F401
+from . import hooks
+
+__all__ = ['hooks']

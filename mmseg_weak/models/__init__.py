@@ -1,1 +1,3 @@
-from . import decode_heads, losses, necks, segmentors, utils  # noqa: F401
+from . import decode_heads, losses, necks, segmentors, utils
+
+__all__ = ['decode_heads', 'losses', 'necks', 'segmentors', 'utils']

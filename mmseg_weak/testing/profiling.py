@@ -1,12 +1,15 @@
 """Wall time and peak memory of one call, for the benchmark scripts in
 ``tools/analysis_tools/``."""
+import json
+import os
 import resource
+import subprocess
 import time
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Sequence, Tuple
 
 import torch
 
-__all__ = ['max_rss_mib', 'time_and_peak_memory']
+__all__ = ['max_rss_mib', 'measure_in_subprocess', 'time_and_peak_memory']
 
 
 def max_rss_mib() -> float:
@@ -51,3 +54,31 @@ def time_and_peak_memory(fn: Callable[[], Any], device: str = 'cpu',
         peak = max_rss_mib() - rss_before
     times = [first] + [call()[0] for _ in range(repeats - 1)]
     return sorted(times), peak, out
+
+
+def measure_in_subprocess(cmd: Sequence[str], threads: int, what: str,
+                          **env: str) -> dict:
+    """Run one measurement in a fresh process and return its result.
+
+    A process's peak memory only grows, so the benchmark scripts measure
+    each case in its own process: ``cmd`` (the script itself in its worker
+    mode) runs with ``OMP_NUM_THREADS=threads`` and prints its result as a
+    JSON object on the last line of its standard output.
+
+    Args:
+        cmd (Sequence[str]): The command line.
+        threads (int): ``OMP_NUM_THREADS`` of the process.
+        what (str): The case, for the error message.
+        **env (str): More environment variables of the process.
+
+    Returns:
+        dict: The JSON object of the last output line.
+
+    Raises:
+        RuntimeError: The process failed (with its standard error).
+    """
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **env)
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{what} failed:\n{proc.stderr}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])

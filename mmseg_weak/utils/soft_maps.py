@@ -206,9 +206,26 @@ def image_label_ids(results: dict) -> Optional[np.ndarray]:
     return np.flatnonzero(np.asarray(labels).reshape(-1) > 0).astype(np.int64)
 
 
-def rgb_image(results: dict, to_rgb: bool, transform: str) -> np.ndarray:
-    """The pipeline's image as a contiguous ``(H, W, 3)`` uint8 array (RGB
-    when ``to_rgb`` flips the BGR image of ``LoadImageFromFile``)."""
+def rgb_image(results: dict,
+              to_rgb: bool,
+              transform: str,
+              size: Optional[Sequence[int]] = None,
+              size_of: str = 'map') -> np.ndarray:
+    """The pipeline's image as a contiguous ``(H, W, 3)`` uint8 array.
+
+    Args:
+        results (dict): The sample.
+        to_rgb (bool): Flip the BGR image of ``LoadImageFromFile`` to RGB.
+        transform (str): The transform's name, for messages.
+        size (Sequence[int], optional): ``(H, W)`` of the map the image goes
+            with; a :class:`PseudoLabelError` is raised when the image's
+            size differs.
+        size_of (str): What has ``size``, for the message (``'CAM'``: "...
+            differs from the CAM size"). Defaults to ``'map'``.
+
+    Returns:
+        np.ndarray: ``(H, W, 3)`` uint8 image.
+    """
     if 'img' not in results:
         raise PseudoLabelError(f'{describe(results, transform)} needs the '
                                'image (add LoadImageFromFile first)')
@@ -218,6 +235,12 @@ def rgb_image(results: dict, to_rgb: bool, transform: str) -> np.ndarray:
     if img.ndim != 3 or img.shape[2] != 3:
         raise PseudoLabelError(f'{describe(results, transform)}: the image '
                                f'must be (H, W, 3), got {img.shape}')
+    if size is not None and tuple(img.shape[:2]) != tuple(size):
+        raise PseudoLabelError(
+            f'{describe(results, transform)}: image size {img.shape[1]}x'
+            f'{img.shape[0]} differs from the {size_of} size {size[1]}x'
+            f'{size[0]}; run this step at the image size (before resizing '
+            'one of them)')
     if to_rgb:
         img = img[..., ::-1]
     if img.dtype != np.uint8:

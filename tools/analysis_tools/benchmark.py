@@ -13,7 +13,6 @@ The result is printed and written to ``<work-dir>/fps_<timestamp>.json``.
 import argparse
 import os.path as osp
 import time
-import warnings
 from typing import Any, Dict, Iterator, List
 
 import numpy as np
@@ -26,21 +25,10 @@ from mmengine.runner import Runner, load_checkpoint
 from mmengine.utils import mkdir_or_exist
 
 from mmseg.registry import MODELS
-from mmseg_weak.utils import register_checkpoint_safe_globals
+from mmseg_weak.utils import (ignore_known_warnings,
+                              register_checkpoint_safe_globals)
 
-# Known deprecation warnings of the dependencies, nothing we can act on
-# (these exact messages only; everything else is still shown). They are
-# raised at run time (config loading, model building), after the imports.
-warnings.filterwarnings(
-    'ignore',
-    message='pkg_resources is deprecated as an API',
-    category=UserWarning,
-    module=r'(mmengine\.utils\.package_utils|importlib)$')
-warnings.filterwarnings(
-    'ignore',
-    message='``build_loss`` would be deprecated soon',
-    category=UserWarning,
-    module=r'mmseg\.models\.builder$')
+ignore_known_warnings()
 
 
 def parse_args() -> argparse.Namespace:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import subprocess
 import sys
 
 DEFAULT_SIZES = ('21x375x500', '21x64x64')
@@ -122,6 +121,7 @@ def run_worker(args) -> dict:
 
 
 def measure(args, backend, size, device, tmp_dir) -> dict:
+    from mmseg_weak.testing.profiling import measure_in_subprocess
     cmd = [
         sys.executable,
         osp.abspath(__file__), '--worker', backend, size, device, '--threads',
@@ -130,13 +130,10 @@ def measure(args, backend, size, device, tmp_dir) -> dict:
         str(args.repeats), '--image', args.image, '--noise',
         str(args.noise)
     ]
-    threads = str(args.threads if backend == 'torch' else 1)
-    env = dict(os.environ, OMP_NUM_THREADS=threads, CRF_BENCH_DIR=tmp_dir)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{backend} {size} {device} failed:\n'
-                           f'{proc.stderr}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return measure_in_subprocess(cmd,
+                                 args.threads if backend == 'torch' else 1,
+                                 f'{backend} {size} {device}',
+                                 CRF_BENCH_DIR=tmp_dir)
 
 
 def main(argv=None):

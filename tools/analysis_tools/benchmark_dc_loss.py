@@ -30,9 +30,7 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 import tempfile
 import time
@@ -147,6 +145,7 @@ def parse_args(argv=None):
 
 
 def _spawn(args, impl: str, negatives: int, device: str, path: str) -> dict:
+    from mmseg_weak.testing.profiling import measure_in_subprocess
     repeats = args.repeats if impl == 'ours' else 1
     cmd = [
         sys.executable, osp.abspath(__file__), '--threads',
@@ -154,12 +153,8 @@ def _spawn(args, impl: str, negatives: int, device: str, path: str) -> dict:
         str(repeats), '--worker', impl,
         str(negatives), device, path
     ]
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f'worker {impl} {negatives} {device} failed:\n'
-                           f'{proc.stderr}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return measure_in_subprocess(cmd, args.threads,
+                                 f'worker {impl} {negatives} {device}')
 
 
 def main(argv=None):

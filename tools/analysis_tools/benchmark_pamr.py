@@ -15,12 +15,12 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 
 DEFAULT_SHAPES = ('16x21x81x81', '16x21x112x112')
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--shapes', nargs='+', default=list(DEFAULT_SHAPES),
@@ -77,6 +77,7 @@ def run_worker(args) -> dict:
 
 
 def measure(args, impl, shape, device) -> dict:
+    from mmseg_weak.testing.profiling import measure_in_subprocess
     cmd = [
         sys.executable,
         osp.abspath(__file__), '--worker', impl, shape, device, '--threads',
@@ -84,11 +85,8 @@ def measure(args, impl, shape, device) -> dict:
         str(args.iters), '--repeats',
         str(args.repeats), '--dilations'
     ] + [str(d) for d in args.dilations]
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{impl} {shape} {device} failed:\n{proc.stderr}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return measure_in_subprocess(cmd, args.threads,
+                                 f'{impl} {shape} {device}')
 
 
 def main(argv=None):

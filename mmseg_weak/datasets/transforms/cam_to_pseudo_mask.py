@@ -269,12 +269,7 @@ class ProportionalPseudoMask(BaseTransform):
                     f'{describe(results, name)}: {self.smoothed_key!r} '
                     f'(classes {smoothed_keys.tolist()}) and '
                     f'{self.cam_key!r} (classes {keys.tolist()}) differ')
-        image = rgb_image(results, self.to_rgb, name)
-        if image.shape[:2] != cams.shape[1:]:
-            raise PseudoLabelError(
-                f'{describe(results, name)}: image size {image.shape[1]}x'
-                f'{image.shape[0]} differs from the CAM size '
-                f'{cams.shape[2]}x{cams.shape[1]}')
+        image = rgb_image(results, self.to_rgb, name, cams.shape[1:], 'CAM')
         label = ppmg(cams, keys, image, smoothed, self.alpha,
                      self.fg_threshold, self.crf_cfg)
         set_seg_map(results, self.seg_map_key, label)
@@ -348,12 +343,8 @@ class ArgmaxPseudoMask(BaseTransform):
             background_index=self.background_index,
             hint='e.g. AddCAMBackground after the CAM steps')
         if self.use_crf and len(classes) > 1:
-            image = rgb_image(results, self.to_rgb, name)
-            if image.shape[:2] != scores.shape[1:]:
-                raise PseudoLabelError(
-                    f'{describe(results, name)}: image size '
-                    f'{image.shape[1]}x{image.shape[0]} differs from the '
-                    f'score size {scores.shape[2]}x{scores.shape[1]}')
+            image = rgb_image(results, self.to_rgb, name, scores.shape[1:],
+                              'score')
             scores = run_crf(scores, image, **self.crf_cfg)
         set_seg_map(results, self.seg_map_key,
                     labels_from_soft_map(scores, classes))

@@ -13,9 +13,9 @@ from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
 from ...models.utils.dense_crf import DenseCRF, dense_crf
-from ...utils.soft_maps import (PseudoLabelError, describe, get_soft_map,
-                                hard_map_to_soft, labels_from_soft_map,
-                                rgb_image, set_seg_map, set_soft_map)
+from ...utils.soft_maps import (get_soft_map, hard_map_to_soft,
+                                labels_from_soft_map, rgb_image, set_seg_map,
+                                set_soft_map)
 
 __all__ = ['DenseCRFRefine']
 
@@ -135,13 +135,8 @@ class DenseCRFRefine(BaseTransform):
                                                        shape, np.float32),
                              classes)
             return results
-        image = rgb_image(results, False, name)
-        if image.shape[:2] != probs.shape[1:]:
-            raise PseudoLabelError(
-                f'{describe(results, name)}: image size {image.shape[1]}x'
-                f'{image.shape[0]} differs from the size of {self.key!r} '
-                f'{probs.shape[2]}x{probs.shape[1]}; refine at the image '
-                'size (before resizing one of them)')
+        image = rgb_image(results, False, name, probs.shape[1:],
+                          repr(self.key))
         refined = dense_crf(np.ascontiguousarray(probs), image,
                             self.crf.num_iter, backend=self.crf.backend,
                             **self.crf.params())
@@ -154,4 +149,5 @@ class DenseCRFRefine(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(key={self.key!r}, '
                 f'out_key={self.out_key!r}, seg_map_key={self.seg_map_key!r},'
-                f' confidence={self.confidence}, crf=({self.crf.extra_repr()}))')
+                f' confidence={self.confidence}, '
+                f'crf=({self.crf.extra_repr()}))')

@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
+from ...utils.choices import check_choice
 from ..voc_annotation import AnnotationError
 
 
@@ -250,9 +251,7 @@ class LoadImageLabels(BaseTransform):
                  source: str = 'annotation',
                  ignore_index: int = 255,
                  imdecode_backend: str = 'pillow') -> None:
-        if source not in ('annotation', 'seg_map', 'gt_mask'):
-            raise ValueError("source must be 'annotation', 'seg_map' or "
-                             f"'gt_mask', got {source!r}")
+        check_choice('source', source, ('annotation', 'seg_map', 'gt_mask'))
         self.num_classes = num_classes
         self.source = source
         self.ignore_index = ignore_index

@@ -41,6 +41,8 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
+from ...utils.choices import check_choice
+
 #: results keys written by :class:`OverlappingCropPair`
 WINDOWS_KEY = 'crop_pair_windows'
 OVERLAPS_KEY = 'crop_pair_overlaps'
@@ -146,9 +148,7 @@ class OverlappingCropPair(BaseTransform):
         if not isinstance(max_tries, int) or max_tries < 1:
             raise ValueError(
                 f'max_tries must be a positive int, got {max_tries!r}')
-        if fallback not in ('identical', 'raise'):
-            raise ValueError("fallback must be 'identical' or 'raise', got "
-                             f'{fallback!r}')
+        check_choice('fallback', fallback, ('identical', 'raise'))
         self.iou_range = (low, high)
         self.stride = stride
         self.max_tries = max_tries

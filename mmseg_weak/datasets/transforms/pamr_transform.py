@@ -10,10 +10,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmcv.transforms import BaseTransform
-
 from mmseg.registry import TRANSFORMS
+
 from ...models.utils.pamr import pamr_refine
 from ...models.utils.pseudo_gt import pseudo_gt_from_masks
+from ...utils.choices import check_choice
 from ...utils.soft_maps import (PseudoLabelError, describe, get_soft_map,
                                 set_seg_map, set_soft_map)
 
@@ -79,9 +80,7 @@ class PAMRRefineMasks(BaseTransform):
                  seg_map_key: Optional[str] = None,
                  pseudo_gt_cfg: Optional[dict] = None,
                  background_index: int = 0) -> None:
-        if resize not in ('image_to_mask', 'mask_to_image'):
-            raise ValueError("resize must be 'image_to_mask' or "
-                             f"'mask_to_image', got {resize!r}")
+        check_choice('resize', resize, ('image_to_mask', 'mask_to_image'))
         self.mask_key = mask_key
         self.out_key = out_key
         self.num_iter = num_iter

@@ -39,6 +39,9 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
+from ...utils.choices import check_choice
+from .geometric import crop_boxes
+
 __all__ = [
     'RandomLongSideResize', 'RandomResizedCrop', 'PaddedRandomCrop',
     'long_side_size'
@@ -87,11 +90,8 @@ class _DelegatedResize(BaseTransform):
                  **resize_kwargs) -> None:
         super().__init__()
         seg_backend = seg_backend or backend
-        for name, value in (('backend', backend),
-                            ('seg_backend', seg_backend)):
-            if value not in ('cv2', 'pillow'):
-                raise ValueError(f"{name} must be 'cv2' or 'pillow', got "
-                                 f'{value!r}')
+        check_choice('backend', backend, ('cv2', 'pillow'))
+        check_choice('seg_backend', seg_backend, ('cv2', 'pillow'))
         self.interpolation = interpolation
         self.backend = backend
         self.seg_backend = seg_backend
@@ -322,16 +322,9 @@ class RandomResizedCrop(_DelegatedResize):
             if results.get(key, None) is not None:
                 results[key] = results[key][y1:y2, x1:x2, ...]
         if results.get('gt_bboxes', None) is not None:
-            boxes = np.asarray(results['gt_bboxes'], dtype=np.float32) - \
-                np.array([x1, y1, x1, y1], dtype=np.float32)
-            boxes[:, 0::2] = boxes[:, 0::2].clip(0, x2 - x1)
-            boxes[:, 1::2] = boxes[:, 1::2].clip(0, y2 - y1)
-            keep = ((boxes[:, 2] - boxes[:, 0] >= self.min_box_size)
-                    & (boxes[:, 3] - boxes[:, 1] >= self.min_box_size))
-            results['gt_bboxes'] = boxes[keep]
-            if results.get('gt_bboxes_labels', None) is not None:
-                results['gt_bboxes_labels'] = \
-                    results['gt_bboxes_labels'][keep]
+            results['gt_bboxes'] = np.asarray(
+                results['gt_bboxes'], dtype=np.float32)
+        crop_boxes(results, window, self.min_box_size)
         results['resized_crop_window'] = (x1, y1, x2, y2)
 
     def transform(self, results: dict) -> dict:

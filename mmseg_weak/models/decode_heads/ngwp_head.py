@@ -186,14 +186,8 @@ class NGWPHead(BaseDecodeHead):
         convs = []
         for i in range(num_convs):
             convs.append(
-                ConvModule(
-                    in_channels if i == 0 else self.channels,
-                    self.channels,
-                    kernel_size,
-                    padding=kernel_size // 2,
-                    conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg))
+                self._conv_module(in_channels if i == 0 else self.channels,
+                                  self.channels, kernel_size))
         if num_convs == 0 and in_channels != self.channels and \
                 type(self)._forward_feature is NGWPHead._forward_feature:
             raise ValueError('with num_convs=0, channels must equal '
@@ -208,6 +202,19 @@ class NGWPHead(BaseDecodeHead):
         self.pseudo_gt_cfg = dict(pseudo_gt_cfg or {})
         self.seg_loss_enabled = seg_loss_enabled
         self.cls_score_thr = cls_score_thr
+
+    def _conv_module(self, in_channels: int, out_channels: int,
+                     kernel_size: int) -> ConvModule:
+        """A conv module with the head's conv, norm and activation configs
+        and ``kernel_size // 2`` padding (the input size is kept)."""
+        return ConvModule(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
 
     # ------------------------------------------------------------------
     # forward

@@ -7,15 +7,15 @@ CVPR 2020 (https://arxiv.org/abs/2005.08104), Sec. 3.4 and Fig. 7.
 from typing import List, Optional, Sequence
 
 import torch
-from mmcv.cnn import ConvModule
-from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmseg.models.decode_heads.aspp_head import ASPPModule
 from mmseg.models.decode_heads.sep_aspp_head import \
     DepthwiseSeparableASPPModule
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...utils.choices import check_choice
 from ..utils.stochastic_gate import GlobalCueInjection, StochasticGate
 from .ngwp_head import NGWPHead
 
@@ -111,12 +111,8 @@ class StochasticGateASPPHead(NGWPHead):
                  reference_init: bool = False,
                  **kwargs) -> None:
         super().__init__(num_convs=0, **kwargs)
-        if aspp_type not in ('separable', 'plain'):
-            raise ValueError("aspp_type must be 'separable' or 'plain', got "
-                             f'{aspp_type!r}')
-        if dropout_type not in ('channel', 'element'):
-            raise ValueError("dropout_type must be 'channel' or 'element', "
-                             f'got {dropout_type!r}')
+        check_choice('aspp_type', aspp_type, ('separable', 'plain'))
+        check_choice('dropout_type', dropout_type, ('channel', 'element'))
         if not 0 <= aspp_dropout < 1:
             raise ValueError(f'aspp_dropout must be in [0, 1), got '
                              f'{aspp_dropout}')
@@ -127,13 +123,7 @@ class StochasticGateASPPHead(NGWPHead):
         self.dilations = tuple(dilations)
         self.image_pool = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
-            ConvModule(
-                self.in_channels,
-                self.channels,
-                1,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg))
+            self._conv_module(self.in_channels, self.channels, 1))
         aspp_module = ASPPModule if aspp_type == 'plain' else \
             DepthwiseSeparableASPPModule
         self.aspp_modules = aspp_module(
@@ -145,34 +135,16 @@ class StochasticGateASPPHead(NGWPHead):
             act_cfg=self.act_cfg)
         # the authors' bottleneck is a 1x1 conv, MMSeg's DeepLabV3+ a 3x3
         kernel = 1 if aspp_type == 'plain' else 3
-        self.bottleneck = ConvModule(
-            (len(self.dilations) + 1) * self.channels,
-            self.channels,
-            kernel,
-            padding=kernel // 2,
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+        self.bottleneck = self._conv_module(
+            (len(self.dilations) + 1) * self.channels, self.channels, kernel)
         self.aspp_dropout = nn.Dropout(aspp_dropout) \
             if aspp_dropout > 0 else nn.Identity()
         if dropout_type == 'element' and self.dropout is not None:
             # BaseDecodeHead builds nn.Dropout2d(dropout_ratio)
             self.dropout = nn.Dropout(self.dropout.p)
-        self.c1_bottleneck = ConvModule(
-            c1_in_channels,
-            c1_channels,
-            1,
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
-        self.fuse = ConvModule(
-            self.channels + c1_channels,
-            self.channels,
-            3,
-            padding=1,
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+        self.c1_bottleneck = self._conv_module(c1_in_channels, c1_channels, 1)
+        self.fuse = self._conv_module(self.channels + c1_channels,
+                                      self.channels, 3)
         self.use_sg = use_sg
         if use_sg:
             if use_gci:
@@ -185,35 +157,16 @@ class StochasticGateASPPHead(NGWPHead):
                     adain_norm_cfg=adain_norm_cfg,
                     act_cfg=self.act_cfg)
             else:
-                self.shallow = ConvModule(
-                    c1_in_channels,
-                    self.channels,
-                    1,
-                    conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg)
+                self.shallow = self._conv_module(c1_in_channels,
+                                                 self.channels, 1)
             self.gate = StochasticGate(mix_rate, rescale_deep,
                                        deterministic_gate)
         self.use_gci = use_gci and use_sg
         self.decoder = nn.Sequential(
-            ConvModule(
-                self.channels,
-                self.channels,
-                3,
-                padding=1,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg),
+            self._conv_module(self.channels, self.channels, 3),
             nn.Dropout(decoder_dropout)
             if decoder_dropout > 0 else nn.Identity(),
-            ConvModule(
-                self.channels,
-                self.channels,
-                3,
-                padding=1,
-                conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg,
-                act_cfg=self.act_cfg))
+            self._conv_module(self.channels, self.channels, 3))
 
     def _aspp_norm_layers(self) -> List[nn.Module]:
         return [

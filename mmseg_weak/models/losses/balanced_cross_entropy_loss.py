@@ -8,14 +8,16 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
-from mmseg.models.losses.utils import weight_reduce_loss
+from mmseg.models.losses.utils import weighted_loss
 from mmseg.registry import MODELS
+from torch import Tensor
+
+from .base_loss import BaseLoss
 
 __all__ = ['balanced_cross_entropy', 'BalancedCrossEntropyLoss']
 
 
+@weighted_loss
 def balanced_cross_entropy(pred: Tensor,
                            label: Tensor,
                            ignore_index: int = 255) -> Tensor:
@@ -28,14 +30,23 @@ def balanced_cross_entropy(pred: Tensor,
     nothing. The weighted per-pixel cross-entropy is averaged over *all*
     pixels of the image (ignored ones count as zero).
 
+    Decorated by MMSeg's ``weighted_loss``: the per-image losses are
+    multiplied by ``weight`` and reduced by ``reduction`` / ``avg_factor``
+    as ``weight_reduce_loss`` does.
+
     Args:
         pred (Tensor): ``(N, C, H, W)`` logits.
         label (Tensor): ``(N, H, W)`` class indices, ``ignore_index`` where
             ignored.
+        weight (Tensor, optional): ``(N,)`` per-image weight.
+        reduction (str): ``'none'``, ``'mean'`` (default) or ``'sum'`` over
+            the images.
+        avg_factor (float, optional): Denominator of ``'mean'``.
         ignore_index (int): Label of ignored pixels. Defaults to 255.
 
     Returns:
-        Tensor: ``(N,)`` loss per image.
+        Tensor: ``(N,)`` loss per image for ``reduction='none'``, else a
+        scalar.
     """
     if pred.dim() != 4 or label.shape != (pred.shape[0], *pred.shape[2:]):
         raise ValueError(f'pred {tuple(pred.shape)} must be (N, C, H, W) and '
@@ -56,12 +67,13 @@ def balanced_cross_entropy(pred: Tensor,
 
 
 @MODELS.register_module()
-class BalancedCrossEntropyLoss(nn.Module):
+class BalancedCrossEntropyLoss(BaseLoss):
     """Class-balanced cross-entropy on (pseudo) label maps.
 
     See :func:`balanced_cross_entropy`. Follows the conventions of mmseg's
     ``CrossEntropyLoss`` (``loss_weight``, ``loss_name``, ``reduction``,
-    ``ignore_index`` passed by the head).
+    ``ignore_index`` passed by the head, the element-wise function decorated
+    by ``weighted_loss``).
 
     Args:
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'`` over images.
@@ -72,36 +84,24 @@ class BalancedCrossEntropyLoss(nn.Module):
             be back-propagated. Defaults to ``'loss_seg'``.
     """
 
-    def __init__(self,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_seg') -> None:
-        super().__init__()
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f'unknown reduction {reduction!r}')
-        self.reduction = reduction
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
-
-    def forward(self,
+    def compute(self,
                 cls_score: Tensor,
                 label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
+                weight: Optional[Tensor],
+                reduction: str,
+                avg_factor: Optional[float],
                 ignore_index: int = 255,
                 **kwargs) -> Tensor:
         """Loss of ``(N, C, H, W)`` logits against an ``(N, H, W)`` label
         map; ``weight`` is an optional ``(N,)`` per-image weight (e.g. 0 for
-        images whose pseudo ground truth was discarded)."""
-        reduction = reduction_override or self.reduction
-        loss = balanced_cross_entropy(cls_score, label, ignore_index)
+        images whose pseudo ground truth was discarded), made float as in
+        MMSeg's ``cross_entropy``."""
         if weight is not None:
-            weight = weight.to(loss.dtype).view(-1)
-        loss = weight_reduce_loss(loss, weight, reduction, avg_factor)
-        return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item in the loss dict."""
-        return self._loss_name
+            weight = weight.float().view(-1)
+        return balanced_cross_entropy(
+            cls_score,
+            label,
+            weight,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            ignore_index=ignore_index)

@@ -68,10 +68,9 @@ from typing import Deque, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine import dist
+from mmseg.registry import MODELS
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
-
-from mmseg.registry import MODELS
 
 __all__ = [
     'directional_contrastive_loss', 'pixel_contrastive_nll',
@@ -355,6 +354,12 @@ class DirectionalContrastiveLoss(nn.Module):
     ``state_dict`` (hence not in checkpoints; after resuming it refills in
     ``memory_bank_size`` steps, as with the authors' code), and
     :meth:`reset_memory_bank` empties it.
+
+    MMSeg's ``weighted_loss`` does not apply: the loss is one value per step
+    over anchor-negative pairs (no element-wise map to weight and reduce),
+    computed by its own chunked forward / backward
+    (:func:`pixel_contrastive_nll`); it keeps ``loss_weight`` and
+    ``loss_name`` as MMSeg's losses do.
 
     Args:
         temperature (float): Temperature ``tau``. Defaults to 0.1.

@@ -58,10 +58,11 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import ConfigDict
-from torch import Tensor, nn
-
 from mmseg.models.losses.utils import weight_reduce_loss
 from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+from .base_loss import BaseLoss
 from .soft_cross_entropy_loss import weight_sum
 
 __all__ = ['PUS_MODES', 'pus_transform', 'PUSLoss', 'set_pus_enabled']
@@ -96,7 +97,7 @@ def pus_transform(loss: Tensor,
 
 
 @MODELS.register_module()
-class PUSLoss(nn.Module):
+class PUSLoss(BaseLoss):
     """Pretended Under-fitting Strategy around any per-pixel MMSeg loss.
 
     Li et al., ICCV 2021, Sec. 3.4 (https://arxiv.org/abs/2108.12995); see the
@@ -131,6 +132,10 @@ class PUSLoss(nn.Module):
     cyclic pseudo-mask round, which trains without PUS); see
     :func:`set_pus_enabled`. Disabled, the loss equals the wrapped loss.
 
+    A wrapper of another loss module, it is not an element-wise function
+    for MMSeg's ``weighted_loss``: it transforms the wrapped loss's
+    unreduced map, then weights and reduces it as that loss would.
+
     Args:
         loss (dict): Config of the wrapped per-pixel loss.
         mode (str): ``'clamp'`` (default, best in the paper), ``'pow'`` or
@@ -160,7 +165,6 @@ class PUSLoss(nn.Module):
                  loss_name: Optional[str] = None,
                  reduction: Optional[str] = None,
                  eps: float = 1e-9) -> None:
-        super().__init__()
         if mode not in PUS_MODES:
             raise ValueError(
                 f'unknown PUS mode {mode!r}; expected one of {PUS_MODES}')
@@ -177,36 +181,28 @@ class PUSLoss(nn.Module):
             raise ValueError(
                 f'loss_weight given twice: PUSLoss(loss_weight={loss_weight}) '
                 f"and loss=dict(loss_weight={inner_weight}); set one")
-        self.loss = MODELS.build(loss)
-        if getattr(self.loss, 'loss_weight', 1.0) != 1.0:
+        inner = MODELS.build(loss)
+        if getattr(inner, 'loss_weight', 1.0) != 1.0:
             raise ValueError(
                 f"{loss['type']} has loss_weight "
-                f'{self.loss.loss_weight} by default; PUSLoss applies '
+                f'{inner.loss_weight} by default; PUSLoss applies '
                 'loss_weight itself, the wrapped loss must use 1.0')
         if reduction is None:
-            reduction = getattr(self.loss, 'reduction', 'mean')
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f'unknown reduction {reduction!r}')
+            reduction = getattr(inner, 'reduction', 'mean')
+        if loss_name is None:
+            loss_name = getattr(inner, 'loss_name', None)
+            if loss_name is None:
+                raise ValueError(f"{loss['type']} has no loss_name: give "
+                                 'PUSLoss a loss_name')
+        super().__init__(reduction, float(loss_weight), loss_name)
+        self.loss = inner
         self.mode = mode
         self.beta = float(beta)
         self.kappa = float(kappa)
         self.enabled = bool(enabled)
-        self.loss_weight = float(loss_weight)
-        self.reduction = reduction
         self.eps = float(eps)
-        if loss_name is None:
-            loss_name = getattr(self.loss, 'loss_name', None)
-            if loss_name is None:
-                raise ValueError(f"{loss['type']} has no loss_name: give "
-                                 'PUSLoss a loss_name')
-        self._loss_name = loss_name
         #: Whether the last forward applied the transform (for logging).
         self.last_active = False
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item in the loss dict."""
-        return self._loss_name
 
     @staticmethod
     def _is_soft(cls_score: Tensor, label: Tensor) -> bool:
@@ -262,15 +258,11 @@ class PUSLoss(nn.Module):
             return total if per_pixel == 1 else total * per_pixel
         return loss.numel()
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def compute(self, cls_score: Tensor, label: Tensor,
+                weight: Optional[Tensor], reduction: str,
+                avg_factor: Optional[float], **kwargs) -> Tensor:
         """Loss of ``(N, C, H, W)`` logits against ``(N, H, W)`` labels or
-        ``(N, C, H, W)`` soft targets.
+        ``(N, C, H, W)`` soft targets, before ``loss_weight``.
 
         Args:
             cls_score (Tensor): The logits.
@@ -279,17 +271,13 @@ class PUSLoss(nn.Module):
             weight (Tensor, optional): Per-pixel sample weight (e.g. from a
                 pixel sampler, or the valid-pixel mask of soft targets),
                 ``(N, H, W)``, applied after PUS.
+            reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
             avg_factor (float, optional): Denominator of the mean.
-            reduction_override (str, optional): ``'none'``, ``'mean'`` or
-                ``'sum'``.
             **kwargs: Passed to the wrapped loss (e.g. ``ignore_index``).
 
         Returns:
-            Tensor: The weighted loss.
+            Tensor: The reduced loss.
         """
-        if reduction_override not in (None, 'none', 'mean', 'sum'):
-            raise ValueError(f'unknown reduction {reduction_override!r}')
-        reduction = reduction_override or self.reduction
         loss = self._per_pixel(cls_score, label, **kwargs)
         if weight is not None:
             weight = weight.to(loss.dtype)
@@ -318,10 +306,9 @@ class PUSLoss(nn.Module):
                 getattr(self.loss, 'avg_non_ignore', False):
             if soft and isinstance(denominator, Tensor):
                 # exactly the wrapped loss's sum / weight sum (no eps)
-                return self.loss_weight * (loss.sum() / denominator)
+                return loss.sum() / denominator
             avg_factor = denominator
-        loss = weight_reduce_loss(loss, None, reduction, avg_factor)
-        return self.loss_weight * loss
+        return weight_reduce_loss(loss, None, reduction, avg_factor)
 
     def extra_repr(self) -> str:
         return (f"mode='{self.mode}', beta={self.beta}, kappa={self.kappa}, "

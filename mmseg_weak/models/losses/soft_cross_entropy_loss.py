@@ -11,12 +11,16 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
-from mmseg.models.losses.utils import weight_reduce_loss
+from mmseg.models.losses.utils import weighted_loss
 from mmseg.registry import MODELS
+from torch import Tensor
 
-__all__ = ['soft_cross_entropy', 'weight_sum', 'SoftCrossEntropyLoss']
+from .base_loss import BaseLoss
+
+__all__ = [
+    'soft_cross_entropy', 'soft_cross_entropy_map', 'weight_sum',
+    'SoftCrossEntropyLoss'
+]
 
 
 def weight_sum(weight: Tensor) -> Tensor:
@@ -25,6 +29,25 @@ def weight_sum(weight: Tensor) -> Tensor:
     0/1 mask, ``max(number of valid pixels, 1)``. No host sync."""
     total = weight.sum()
     return torch.where(total > 0, total, torch.ones_like(total))
+
+
+@weighted_loss
+def soft_cross_entropy_map(pred: Tensor, target: Tensor) -> Tensor:
+    """Per-pixel soft cross-entropy ``-sum_c target_c *
+    log_softmax(pred)_c``, no gradient into ``target``.
+
+    Decorated by MMSeg's ``weighted_loss`` (``weight``, ``reduction``,
+    ``avg_factor`` as ``weight_reduce_loss``); :func:`soft_cross_entropy`
+    adds the checks and the mean over the weighted pixels.
+
+    Args:
+        pred (Tensor): ``(N, C, ...)`` logits.
+        target (Tensor): Target probabilities of the same shape.
+
+    Returns:
+        Tensor: ``(N, ...)`` losses (for ``reduction='none'``).
+    """
+    return -(target.detach() * F.log_softmax(pred, dim=1)).sum(dim=1)
 
 
 def soft_cross_entropy(pred: Tensor,
@@ -67,26 +90,28 @@ def soft_cross_entropy(pred: Tensor,
         raise ValueError(
             f'soft_cross_entropy needs (N, C, ...) logits and a target of the '
             f'same shape, got {tuple(pred.shape)} and {tuple(target.shape)}')
-    loss = -(target.detach() * F.log_softmax(pred, dim=1)).sum(dim=1)
     if weight is not None:
-        if weight.shape != loss.shape:
+        pixels = pred.shape[:1] + pred.shape[2:]
+        if weight.shape != pixels:
             raise ValueError(f'weight {tuple(weight.shape)} must be per pixel '
-                             f'{tuple(loss.shape)}')
-        weight = weight.to(loss.dtype)
+                             f'{tuple(pixels)}')
+        weight = weight.float()
         if reduction == 'mean' and avg_factor is None and avg_non_ignore:
-            return (loss * weight).sum() / weight_sum(weight)
-    return weight_reduce_loss(loss, weight, reduction, avg_factor)
+            return soft_cross_entropy_map(
+                pred, target, weight, reduction='sum') / weight_sum(weight)
+    return soft_cross_entropy_map(pred, target, weight, reduction, avg_factor)
 
 
 @MODELS.register_module()
-class SoftCrossEntropyLoss(nn.Module):
+class SoftCrossEntropyLoss(BaseLoss):
     """Per-pixel cross-entropy against soft targets (see
     :func:`soft_cross_entropy`), the box-only term of the self-correction
     heads (`Ibrahim et al., CVPR 2020 <https://arxiv.org/abs/1911.07450>`_).
 
     Follows the conventions of MMSeg's ``CrossEntropyLoss`` (``loss_weight``,
     ``loss_name``, ``reduction``, ``weight``, ``avg_factor``,
-    ``reduction_override``), so that it can be wrapped, e.g. by
+    ``reduction_override``, the element-wise function decorated by
+    ``weighted_loss``), so that it can be wrapped, e.g. by
     :class:`~mmseg_weak.models.losses.PUSLoss`::
 
         loss_weak=dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5,
@@ -109,53 +134,24 @@ class SoftCrossEntropyLoss(nn.Module):
                  loss_weight: float = 1.0,
                  avg_non_ignore: bool = True,
                  loss_name: str = 'loss_weak') -> None:
-        super().__init__()
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f'unknown reduction {reduction!r}')
-        self.reduction = reduction
-        self.loss_weight = loss_weight
+        super().__init__(reduction, loss_weight, loss_name)
         self.avg_non_ignore = avg_non_ignore
-        self._loss_name = loss_name
 
-    def forward(self,
-                cls_score: Tensor,
-                target: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
+    def compute(self, cls_score: Tensor, target: Tensor,
+                weight: Optional[Tensor], reduction: str,
+                avg_factor: Optional[float], **kwargs) -> Tensor:
         """Loss of ``(N, C, H, W)`` logits against ``(N, C, H, W)`` target
-        probabilities.
-
-        Args:
-            cls_score (Tensor): The logits.
-            target (Tensor): The target distribution (no gradient taken).
-            weight (Tensor, optional): ``(N, H, W)`` per-pixel weight, e.g.
-                the valid-pixel mask.
-            avg_factor (float, optional): Denominator of the mean.
-            reduction_override (str, optional): ``'none'``, ``'mean'`` or
-                ``'sum'``.
-            **kwargs: Ignored (e.g. the ``ignore_index`` MMSeg heads pass:
-                soft targets mark ignored pixels through ``weight``).
-
-        Returns:
-            Tensor: The weighted loss.
-        """
-        if reduction_override not in (None, 'none', 'mean', 'sum'):
-            raise ValueError(f'unknown reduction {reduction_override!r}')
-        reduction = reduction_override or self.reduction
-        return self.loss_weight * soft_cross_entropy(
+        probabilities (no gradient taken into them); ``weight`` is an
+        ``(N, H, W)`` per-pixel weight, e.g. the valid-pixel mask. Other
+        keyword arguments (the ``ignore_index`` MMSeg heads pass) are
+        ignored: soft targets mark ignored pixels through ``weight``."""
+        return soft_cross_entropy(
             cls_score,
             target,
             weight=weight,
             reduction=reduction,
             avg_factor=avg_factor,
             avg_non_ignore=self.avg_non_ignore)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item in the loss dict."""
-        return self._loss_name
 
     def extra_repr(self) -> str:
         return (f"reduction='{self.reduction}', loss_weight="

@@ -49,7 +49,7 @@ Inference is :class:`~mmseg.models.segmentors.EncoderDecoder`'s: the
 projector and ``C_w`` are ignored, ``tools/test.py`` works on a checkpoint.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -59,8 +59,7 @@ from torch import Tensor, nn
 from mmseg.models.decode_heads import ASPPHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         SampleList, add_prefix)
+from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from mmdet.models.utils import reweight_loss_dict
 from ...utils.supervision import PSEUDO_MASK, indices_with_supervision
 from ..utils.zero_loss import decode_loss_names, zero_loss
@@ -193,11 +192,11 @@ class ContextAwareConsistency(EncoderDecoder):
     ``0`` during the warm-up) and, with ``weak_head``, ``weak.*`` items.
     ``predict``/``test_step`` are ``EncoderDecoder``'s.
 
+    The decode head must expose the features it classifies as
+    ``_forward_feature`` (e.g. ``PSPHead``,
+    ``DepthwiseSeparableASPPFeatureHead``).
+
     Args:
-        backbone (dict): Backbone config.
-        decode_head (dict): Decode head config; it must expose the
-            features it classifies as ``_forward_feature`` (e.g.
-            ``PSPHead``, ``DepthwiseSeparableASPPFeatureHead``).
         projector (dict): Projector ``Phi`` config (e.g. ``Projector`` with
             ``in_channels = decode_head.channels``, ``pool=True`` for a
             stride-4 decoder such as DeepLabV3+'s); its output must have
@@ -218,13 +217,13 @@ class ContextAwareConsistency(EncoderDecoder):
         weak_rampup_iters (int): Length of the sigmoid ramp-up of the weak
             loss weight, counted from iteration 0 (CCT's schedule: 10% of
             training). Defaults to 0 (no ramp-up).
-        neck, auxiliary_head, train_cfg, test_cfg, data_preprocessor,
-            pretrained, init_cfg: As for :class:`EncoderDecoder`.
+        **kwargs: :class:`EncoderDecoder` arguments (``backbone``,
+            ``decode_head``, ``neck``, ``auxiliary_head``, ``train_cfg``,
+            ``test_cfg``, ``data_preprocessor``, ``pretrained``,
+            ``init_cfg``).
     """
 
     def __init__(self,
-                 backbone: ConfigType,
-                 decode_head: ConfigType,
                  projector: ConfigType,
                  loss_dc: ConfigType,
                  dc_weight: float = 0.1,
@@ -232,23 +231,8 @@ class ContextAwareConsistency(EncoderDecoder):
                  feature_stride: int = 8,
                  weak_head: OptConfigType = None,
                  weak_rampup_iters: int = 0,
-                 neck: OptConfigType = None,
-                 auxiliary_head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            decode_head=decode_head,
-            neck=neck,
-            auxiliary_head=auxiliary_head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         for name, value in (('warmup_iters', warmup_iters),
                             ('weak_rampup_iters', weak_rampup_iters)):
             if not isinstance(value, int) or value < 0:

@@ -40,11 +40,13 @@ class SingleStageWSSS(EncoderDecoder):
 
     def denormalize(self, inputs: Tensor) -> Tensor:
         """Undo the data preprocessor's ``(x - mean) / std`` (no-op when it
-        does not normalise)."""
-        preprocessor = self.data_preprocessor
-        if getattr(preprocessor, '_enable_normalize', False):
-            return inputs * preprocessor.std + preprocessor.mean
-        return inputs
+        does not normalise: MMSeg's and mmengine's preprocessors have the
+        ``mean`` / ``std`` buffers only when they do)."""
+        mean = getattr(self.data_preprocessor, 'mean', None)
+        std = getattr(self.data_preprocessor, 'std', None)
+        if mean is None or std is None:
+            return inputs
+        return inputs * std + mean
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:

@@ -28,6 +28,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from ...utils.choices import check_choice
 from ...utils.soft_maps import labels_from_soft_map
 from .dense_crf import dense_crf
 
@@ -383,9 +384,7 @@ def pseudo_mask_from_cams(cams: np.ndarray,
     Returns:
         np.ndarray: ``(H, W)`` uint8 label map.
     """
-    if method not in ('ppmg', 'argmax-crf', 'argmax'):
-        raise ValueError("method must be 'ppmg', 'argmax-crf' or 'argmax', "
-                         f'got {method!r}')
+    check_choice('method', method, ('ppmg', 'argmax-crf', 'argmax'))
     if cov_scale is None:
         cov_scale = 0.3 if method == 'ppmg' else 0.0
     cams = np.asarray(cams, dtype=np.float32)

@@ -47,7 +47,7 @@ Two backends:
 """
 import math
 from concurrent.futures import ThreadPoolExecutor
-from typing import Union
+from typing import Dict, Union
 
 import numpy as np
 import torch
@@ -57,7 +57,10 @@ from torch import Tensor, nn
 from mmseg.registry import MODELS
 from .pamr import _single_threaded_ops
 
-__all__ = ['dense_crf', 'DenseCRF', 'PermutohedralLattice', 'CRF_BACKENDS']
+__all__ = [
+    'dense_crf', 'DenseCRF', 'PermutohedralLattice', 'CRF_BACKENDS',
+    'crf_kernels'
+]
 
 #: Supported inference backends.
 CRF_BACKENDS = ('torch', 'pydensecrf')
@@ -392,24 +395,54 @@ def _dense_crf_pydensecrf(probs: np.ndarray, image: np.ndarray, num_iter: int,
     return q.reshape(num_classes, height, width)
 
 
+def crf_kernels(gaussian_sxy: float = 3.0,
+                gaussian_compat: float = 3.0,
+                bilateral_sxy: float = 80.0,
+                bilateral_srgb: float = 13.0,
+                bilateral_compat: float = 10.0) -> Dict[str, float]:
+    """The parameters of the two pairwise kernels, defaults filled in.
+
+    The defaults are those of Single-Stage WSSS's and SEAM/IRN's
+    ``crf_inference`` (``addPairwiseGaussian(sxy=3, compat=3)``,
+    ``addPairwiseBilateral(sxy=80, srgb=13, compat=10)``); Pseudo-mask
+    Matters' ``refine_cam`` uses ``gaussian_compat=10``. Their
+    ``scale_factor`` (which divides both ``sxy``) is 1; pass ``sxy /
+    scale_factor`` for a downscaled image. :func:`dense_crf` and
+    :class:`DenseCRF` take these as keyword arguments.
+
+    Args:
+        gaussian_sxy (float): Spatial std (pixels) of the smoothness kernel.
+            Defaults to 3.0.
+        gaussian_compat (float): Potts weight of the smoothness kernel; 0
+            disables it. Defaults to 3.0.
+        bilateral_sxy (float): Spatial std (pixels) of the appearance
+            kernel. Defaults to 80.0.
+        bilateral_srgb (float): Colour std (0-255 units) of the appearance
+            kernel. Defaults to 13.0.
+        bilateral_compat (float): Potts weight of the appearance kernel; 0
+            disables it. Defaults to 10.0.
+
+    Returns:
+        dict[str, float]: The five parameters by name, as floats.
+    """
+    return dict(gaussian_sxy=float(gaussian_sxy),
+                gaussian_compat=float(gaussian_compat),
+                bilateral_sxy=float(bilateral_sxy),
+                bilateral_srgb=float(bilateral_srgb),
+                bilateral_compat=float(bilateral_compat))
+
+
 def dense_crf(probs: ArrayOrTensor,
               image: ArrayOrTensor,
               num_iter: int = 10,
-              gaussian_sxy: float = 3.0,
-              gaussian_compat: float = 3.0,
-              bilateral_sxy: float = 80.0,
-              bilateral_srgb: float = 13.0,
-              bilateral_compat: float = 10.0,
-              backend: str = 'torch') -> ArrayOrTensor:
+              backend: str = 'torch',
+              **kernels: float) -> ArrayOrTensor:
     """Refine class probabilities with a fully connected CRF.
 
     Krähenbühl & Koltun, NeurIPS 2011 (https://arxiv.org/abs/1210.5644);
-    see the module docstring for the model. The defaults are those of
-    Single-Stage WSSS's and SEAM/IRN's ``crf_inference`` (``t=10``,
-    ``addPairwiseGaussian(sxy=3, compat=3)``, ``addPairwiseBilateral(sxy=80,
-    srgb=13, compat=10)``); Pseudo-mask Matters' ``refine_cam`` uses
-    ``gaussian_compat=10``. Their ``scale_factor`` (which divides both
-    ``sxy``) is 1; pass ``sxy / scale_factor`` for a downscaled image.
+    see the module docstring for the model and :func:`crf_kernels` for the
+    kernel parameters and their defaults (``t=10`` iterations as in the
+    references).
 
     Args:
         probs (np.ndarray | Tensor): ``(C, H, W)`` class probabilities
@@ -421,30 +454,19 @@ def dense_crf(probs: ArrayOrTensor,
             RGB and BGR give the same result.
         num_iter (int): Mean-field iterations; 0 returns the normalised
             clipped input. Defaults to 10.
-        gaussian_sxy (float): Spatial std (pixels) of the smoothness kernel.
-            Defaults to 3.0.
-        gaussian_compat (float): Potts weight of the smoothness kernel; 0
-            disables it. Defaults to 3.0.
-        bilateral_sxy (float): Spatial std (pixels) of the appearance
-            kernel. Defaults to 80.0.
-        bilateral_srgb (float): Colour std (0-255 units) of the appearance
-            kernel. Defaults to 13.0.
-        bilateral_compat (float): Potts weight of the appearance kernel; 0
-            disables it. Defaults to 10.0.
         backend (str): ``'torch'`` (pure PyTorch, runs on the device of
             ``probs``) or ``'pydensecrf'`` (needs the ``pydensecrf2``
             package; CPU). Defaults to ``'torch'``.
+        **kernels (float): :func:`crf_kernels` arguments (``gaussian_sxy``,
+            ``gaussian_compat``, ``bilateral_sxy``, ``bilateral_srgb``,
+            ``bilateral_compat``).
 
     Returns:
         np.ndarray | Tensor: ``(C, H, W)`` probabilities summing to one over
         ``C``, of the type of ``probs`` (a tensor keeps its device and
         dtype; computation is in float32 like pydensecrf's).
     """
-    params = dict(gaussian_sxy=float(gaussian_sxy),
-                  gaussian_compat=float(gaussian_compat),
-                  bilateral_sxy=float(bilateral_sxy),
-                  bilateral_srgb=float(bilateral_srgb),
-                  bilateral_compat=float(bilateral_compat))
+    params = crf_kernels(**kernels)
     _check_inputs(probs, image, num_iter, params, backend)
     num_iter = int(num_iter)
     if backend == 'torch':
@@ -480,36 +502,21 @@ class DenseCRF(nn.Module):
 
     Args:
         num_iter (int): Mean-field iterations. Defaults to 10.
-        gaussian_sxy (float): Spatial std of the smoothness kernel.
-            Defaults to 3.0.
-        gaussian_compat (float): Potts weight of the smoothness kernel.
-            Defaults to 3.0.
-        bilateral_sxy (float): Spatial std of the appearance kernel.
-            Defaults to 80.0.
-        bilateral_srgb (float): Colour std of the appearance kernel.
-            Defaults to 13.0.
-        bilateral_compat (float): Potts weight of the appearance kernel.
-            Defaults to 10.0.
         backend (str): ``'torch'`` or ``'pydensecrf'``. Defaults to
             ``'torch'``.
+        **kernels (float): :func:`crf_kernels` arguments (``gaussian_sxy``
+            3, ``gaussian_compat`` 3, ``bilateral_sxy`` 80, ``bilateral_srgb``
+            13, ``bilateral_compat`` 10 by default).
     """
 
     def __init__(self,
                  num_iter: int = 10,
-                 gaussian_sxy: float = 3.0,
-                 gaussian_compat: float = 3.0,
-                 bilateral_sxy: float = 80.0,
-                 bilateral_srgb: float = 13.0,
-                 bilateral_compat: float = 10.0,
-                 backend: str = 'torch') -> None:
+                 backend: str = 'torch',
+                 **kernels: float) -> None:
         super().__init__()
         self.num_iter = num_iter
-        self.gaussian_sxy = float(gaussian_sxy)
-        self.gaussian_compat = float(gaussian_compat)
-        self.bilateral_sxy = float(bilateral_sxy)
-        self.bilateral_srgb = float(bilateral_srgb)
-        self.bilateral_compat = float(bilateral_compat)
         self.backend = backend
+        self.kernels = crf_kernels(**kernels)
         # validate once at build time on a 1-pixel input
         _check_inputs(np.ones((1, 1, 1), np.float32),
                       np.zeros((1, 1, 3), np.uint8), num_iter, self.params(),
@@ -517,13 +524,9 @@ class DenseCRF(nn.Module):
         if backend == 'pydensecrf':
             _import_pydensecrf()
 
-    def params(self) -> dict:
-        """The kernel arguments of :func:`dense_crf`."""
-        return dict(gaussian_sxy=self.gaussian_sxy,
-                    gaussian_compat=self.gaussian_compat,
-                    bilateral_sxy=self.bilateral_sxy,
-                    bilateral_srgb=self.bilateral_srgb,
-                    bilateral_compat=self.bilateral_compat)
+    def params(self) -> Dict[str, float]:
+        """The kernel arguments of :func:`dense_crf` (a copy)."""
+        return dict(self.kernels)
 
     @torch.no_grad()
     def forward(self, probs: Tensor, images: Tensor) -> Tensor:
@@ -568,7 +571,8 @@ class DenseCRF(nn.Module):
             return torch.stack(list(executor.map(refine, range(batch))))
 
     def extra_repr(self) -> str:
-        return (f'num_iter={self.num_iter}, gaussian=(sxy={self.gaussian_sxy}'
-                f', compat={self.gaussian_compat}), bilateral=(sxy='
-                f'{self.bilateral_sxy}, srgb={self.bilateral_srgb}, compat='
-                f'{self.bilateral_compat}), backend={self.backend!r}')
+        k = self.kernels
+        return (f"num_iter={self.num_iter}, gaussian=(sxy={k['gaussian_sxy']}"
+                f", compat={k['gaussian_compat']}), bilateral=(sxy="
+                f"{k['bilateral_sxy']}, srgb={k['bilateral_srgb']}, compat="
+                f"{k['bilateral_compat']}), backend={self.backend!r}")
