@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from types import SimpleNamespace
-from typing import Dict, List
+from typing import List
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -134,7 +134,7 @@ def test_dataloader_cfg(cfg, hook) -> dict:
     return loader
 
 
-def run_passes(args, work_dir: str) -> Dict[str, Dict[str, List[float]]]:
+def run_passes(args, work_dir: str) -> dict:
     """Build the model, hook and test loop; time the passes alternately in
     this process (one rank of a distributed run, or the only one)."""
     import torch
@@ -143,9 +143,9 @@ def run_passes(args, work_dir: str) -> Dict[str, Dict[str, List[float]]]:
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner, TestLoop, load_checkpoint
+    from mmseg.registry import MODELS
 
     import mmseg_weak  # noqa: F401
-    from mmseg.registry import MODELS
     from mmseg_weak.engine.hooks import CyclicPseudoMaskHook
     from mmseg_weak.utils import register_checkpoint_safe_globals
 
@@ -259,9 +259,9 @@ def prepare(args, work_dir: str) -> None:
     """Data, random checkpoint (unless given), ``setup.json``."""
     import torch
     from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
 
     import mmseg_weak  # noqa: F401
-    from mmseg.registry import MODELS
     init_default_scope('mmseg')
     data_root = args.data_root or generate_data(
         osp.join(work_dir, 'data'), args.images)

@@ -52,11 +52,10 @@ import copy
 import json
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 import types
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -217,7 +216,6 @@ def build(cfg):
     optimizer wrapper."""
     import torch
     from mmengine.optim import build_optim_wrapper
-
     from mmseg.registry import MODELS
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -253,8 +251,7 @@ def plain_sg_head(head) -> None:
     + ``BaseDecodeHead.loss_by_feat`` (cross-entropy on ``gt_sem_seg``)."""
     from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
-    from mmseg_weak.models.decode_heads.ngwp_head import \
-        add_background_channel
+    from mmseg_weak.models.decode_heads.ngwp_head import add_background_channel
 
     def loss_by_feat(self, seg_logits, batch_data_samples, images=None):
         logits = add_background_channel(seg_logits, self.background_score)
@@ -289,8 +286,8 @@ def correction_part(model, data) -> Callable[[], object]:
     gradient), correction logits of the full images with their loss and
     backward (what ``ConvSelfCorrectionHead`` adds to no-SC)."""
     import torch
-
     from mmseg.models.utils import resize
+
     from mmseg_weak.utils.supervision import (BOX, FULL,
                                               indices_with_supervision)
     head = model.decode_head
@@ -341,8 +338,8 @@ def pus_part(model, data) -> Callable[[], object]:
     the model: the switch statistic, the comparison and the clamp, with
     the backward of the clamp."""
     import torch
-
     from mmseg.models.utils import resize
+
     from mmseg_weak.models.losses import PUSLoss
     from mmseg_weak.models.losses.pus_loss import pus_transform
     inputs, samples = data['inputs'], data['data_samples']
@@ -398,12 +395,11 @@ def cac_views_part(model, data) -> Callable[[], object]:
 # ----------------------------------------------------------------------
 def prepare(methods: List[str], data_root: str, size: int) -> Dict[str, dict]:
     """Build every model, batch and inherent part the methods need:
-    ``{name: dict(fn=callable, what=...)}``."""
+    ``{name: dict(fn=callable, model=..., data=..., shape=...)}``."""
     import torch
     from mmengine.registry import init_default_scope
 
     import mmseg_weak  # noqa: F401
-    from mmseg.registry import MODELS
     init_default_scope('mmseg')
     calls: Dict[str, dict] = {}
     cfgs: Dict[str, object] = {}
