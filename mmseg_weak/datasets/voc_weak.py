@@ -216,7 +216,10 @@ class WeakVOCDataset(BaseSegDataset):
     def num_classes(self) -> int:
         """Number of classes (``metainfo['classes']``), background
         included."""
-        return len(self.metainfo['classes'])
+        # ``self.metainfo`` is a deep copy: read per image, it costs more
+        # than the rest of the data info (and per predicted image in
+        # ``CyclicPseudoMaskHook``)
+        return len(self._metainfo['classes'])
 
     @property
     def _reads_annotation(self) -> bool:
@@ -233,7 +236,7 @@ class WeakVOCDataset(BaseSegDataset):
     @property
     def background_index(self) -> Optional[int]:
         """Index of the ``'background'`` class, ``None`` if there is none."""
-        classes = self.metainfo['classes']
+        classes = self._metainfo['classes']  # no deep copy (see num_classes)
         return classes.index('background') if 'background' in classes else None
 
     def _exists(self, path: str) -> bool:
@@ -290,7 +293,7 @@ class WeakVOCDataset(BaseSegDataset):
             raise ValueError(
                 "reading boxes/image labels needs data_prefix['ann_path']")
         xml_path = osp.join(self.data_prefix['ann_path'], img_id + '.xml')
-        ann = parse_voc_xml(xml_path, self.metainfo['classes'],
+        ann = parse_voc_xml(xml_path, self._metainfo['classes'],
                             self.ignore_classes)
         if self.supervision == BOX and not ann['instances']:
             raise AnnotationError(

@@ -1,0 +1,87 @@
+"""tools/analysis_tools/benchmark_step_overhead.py and benchmark_relabel.py
+end to end on tiny settings: every method, twin and inherent part runs, the
+reported numbers are consistent with each other (the timings themselves are
+not checked: they are taken on a shared machine)."""
+import importlib.util
+import json
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load_tool(name):
+    if name in sys.modules:  # one module object per tool
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(ROOT, 'tools', 'analysis_tools', name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+step = _load_tool('benchmark_step_overhead')
+relabel = _load_tool('benchmark_relabel')
+
+
+def test_step_overhead_every_method(tmp_path, capsys):
+    import torch
+    threads = torch.get_num_threads()
+    out = str(tmp_path / 'step.json')
+    results = step.main(
+        ['--size', '32', '--steps', '1', '--warmup', '0', '--json', out])
+    assert torch.get_num_threads() == threads  # restored
+    assert set(results) == {'cpu', 'wall'}
+    for rows in results.values():
+        assert [r['key'] for r in rows] == list(step.METHODS)
+        for r in rows:
+            assert r['plain_s'] > 0 and r['method_s'] > 0
+            assert r['inherent_s'] > 0
+            assert r['non_inherent'] == pytest.approx(
+                (r['method_s'] - r['plain_s'] - r['inherent_s']) /
+                r['plain_s'])
+            # the method and its twin see batches of the same shape
+            if r['key'] == 'cac':
+                assert r['method_input'] == ('sup 4x3x32x32 + view1 4x3x32x32'
+                                             ' + view2 4x3x32x32')
+            else:
+                assert r['method_input'] == '4x3x32x32'
+            assert r['twin_input'] == '4x3x32x32'
+    printed = capsys.readouterr().out
+    assert printed.count('non-inherent overhead') == 2
+    for label, *_ in step.METHODS.values():
+        assert f'| {label} |' in printed
+    with open(out) as f:
+        saved = json.load(f)
+    assert set(saved['times']['cpu']) >= {
+        'plain_deeplabv3plus', 'anc_box', 'anc_all', 'correction',
+        'pseudo_gt', 'pus_stat', 'cac_views', 'sswss_twin', 'pus_twin',
+        'cac_twin'
+    }
+
+
+def test_relabel_hook_and_test_loop(tmp_path, capsys):
+    import torch
+    threads = torch.get_num_threads()
+    out = str(tmp_path / 'relabel.json')
+    rows = relabel.main(
+        ['--images', '4', '--repeats', '1', '--warmup', '0', '--json', out])
+    assert torch.get_num_threads() == threads
+    assert len(rows) == 1
+    row = rows[0]
+    assert row['nproc'] == 1 and row['images'] == 4
+    for clock in ('wall', 'cpu'):
+        r = row[clock]
+        assert r['hook_ips'] == pytest.approx(4 / r['hook_s'])
+        assert r['test_ips'] == pytest.approx(4 / r['test_s'])
+        assert r['ratio'] == pytest.approx(r['hook_ips'] / r['test_ips'])
+    # both passes ran to the end: the hook published its round with the
+    # ground-truth mIoU, the test loop computed its metric
+    assert row['info']['hook_mIoU'] is not None
+    assert row['info']['test_mIoU'] is not None
+    assert 'hook / test' in capsys.readouterr().out
+    with open(out) as f:
+        assert json.load(f)['rows'][0]['images'] == 4
