@@ -216,10 +216,7 @@ class WeakVOCDataset(BaseSegDataset):
     def num_classes(self) -> int:
         """Number of classes (``metainfo['classes']``), background
         included."""
-        # ``self.metainfo`` is a deep copy: read per image, it costs more
-        # than the rest of the data info (and per predicted image in
-        # ``CyclicPseudoMaskHook``)
-        return len(self._metainfo['classes'])
+        return len(self.metainfo['classes'])
 
     @property
     def _reads_annotation(self) -> bool:
@@ -236,7 +233,7 @@ class WeakVOCDataset(BaseSegDataset):
     @property
     def background_index(self) -> Optional[int]:
         """Index of the ``'background'`` class, ``None`` if there is none."""
-        classes = self._metainfo['classes']  # no deep copy (see num_classes)
+        classes = self.metainfo['classes']
         return classes.index('background') if 'background' in classes else None
 
     def _exists(self, path: str) -> bool:
@@ -293,7 +290,7 @@ class WeakVOCDataset(BaseSegDataset):
             raise ValueError(
                 "reading boxes/image labels needs data_prefix['ann_path']")
         xml_path = osp.join(self.data_prefix['ann_path'], img_id + '.xml')
-        ann = parse_voc_xml(xml_path, self._metainfo['classes'],
+        ann = parse_voc_xml(xml_path, self.metainfo['classes'],
                             self.ignore_classes)
         if self.supervision == BOX and not ann['instances']:
             raise AnnotationError(
