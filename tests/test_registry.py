@@ -44,7 +44,8 @@ def test_mmdet_components_reachable_by_scope():
         'PixelAdaptiveMaskRefinement', 'StochasticGate',
         'BalancedCrossEntropyLoss', 'DenseCRF',
         'PUSLoss', 'DirectionalContrastiveLoss', 'Projector',
-        'SoftCrossEntropyLoss', 'DepthwiseSeparableASPPFeatureHead'
+        'SoftCrossEntropyLoss', 'DepthwiseSeparableASPPFeatureHead',
+        'DeepLabV3PlusPlainHead'
     ]),
     ('PARAM_SCHEDULERS', ['RoundPolyLR']),
     ('HOOKS', [

@@ -317,11 +317,13 @@ def test_cac_paper_configs_and_variants():
 def test_cac_deeplab_model_is_the_authors(path):
     """models/modeling/deeplab.py (output_stride=16), backbone/resnet.py
     (strides 1-2-2-1, dilations 1-1-1-2, _make_MG_unit blocks [1, 2, 4]),
-    aspp.py (rates 1-6-12-18 at OS 16, 256 channels), decoder.py (48-channel
-    skip, align_corners=True), model.py (classifier Dropout(0.1) + conv,
-    no auxiliary loss, project 256 -> 256 -> 128 on the 2x2-pooled
-    features: "downsample": true, "out_dim": 256), utils/losses.py CE_loss
-    (F.cross_entropy: mean over the non-ignored pixels)."""
+    aspp.py (plain atrous convs, rates 1-6-12-18 at OS 16, 256 channels,
+    1x1 projection + Dropout(0.5)), decoder.py (256 -> 48 skip, two plain
+    3x3 convs with Dropout(0.5) between, align_corners=True), model.py
+    (classifier nn.Dropout(0.1) + conv, Kaiming fan_in, no auxiliary loss,
+    project 256 -> 256 -> 128 on the 2x2-pooled features: "downsample":
+    true, "out_dim": 256), utils/losses.py CE_loss (F.cross_entropy: mean
+    over the non-ignored pixels)."""
     model = _cfg(path).model
     backbone = model.backbone
     assert backbone.type == 'ResNet'
@@ -339,16 +341,21 @@ def test_cac_deeplab_model_is_the_authors(path):
     assert model.pretrained == TORCHVISION.format(depth,
                                                   TORCHVISION_HASH[depth])
     head = model.decode_head
-    assert head.type == 'DepthwiseSeparableASPPFeatureHead'
+    assert head.type == 'DeepLabV3PlusPlainHead'
+    assert head.in_channels == 2048 and head.in_index == 3
     assert head.channels == 256
     assert tuple(head.dilations) == (1, 6, 12, 18)
     assert head.c1_in_channels == 256 and head.c1_channels == 48
-    assert head.align_corners is True
+    assert head.aspp_dropout == 0.5
+    assert head.decoder_dropout == 0.5
     assert head.dropout_ratio == 0.1
+    assert head.dropout_type == 'element'
+    assert head.align_corners is True
+    assert head.reference_init is True
+    assert head.get('init_cfg') is None  # reference_init does it
     assert head.loss_decode.type == 'CrossEntropyLoss'
     assert head.loss_decode.avg_non_ignore is True
     assert head.loss_decode.loss_weight == 1.0
-    assert head.init_cfg.mode == 'fan_in'
     assert model.auxiliary_head is None
     assert model.projector.in_channels == head.channels == 256
     assert model.projector.pool is True
@@ -504,7 +511,10 @@ def test_cac_mmseg_variants_keep_mmseg_choices():
         assert _one(labeled, 'RandomResize').ratio_range == (0.5, 2.0)
         assert _one(unlabeled, 'RandomResize').ratio_range == (0.5, 2.0)
         if 'deeplabv3plus' in path:
+            assert cfg.model.decode_head.type == \
+                'DepthwiseSeparableASPPFeatureHead'
             assert cfg.model.decode_head.channels == 512
+            assert tuple(cfg.model.decode_head.dilations) == (1, 12, 24, 36)
             assert cfg.model.projector.in_channels == 512
             assert cfg.model.decode_head.align_corners is False
 
@@ -534,6 +544,11 @@ def test_cac_model_builds_and_runs(path):
     if 'deeplabv3plus' in path:
         assert channels == 256 and out.shape == (1, 21, 16, 16)
         assert model.extract_feat(x)[-1].shape[-1] == 4  # output stride 16
+        head = model.decode_head
+        assert type(head).__name__ == 'DeepLabV3PlusPlainHead'
+        assert type(head.dropout) is torch.nn.Dropout
+        assert head.bottleneck.conv.kernel_size == (1, 1)
+        assert all(m.conv.groups == 1 for m in head.aspp_modules)
     else:
         assert channels == 512 and out.shape == (1, 21, 8, 8)
         assert model.decode_head.dropout is None

@@ -10,9 +10,12 @@
 #   (their _make_MG_unit: blocks [1, 2, 4] x dilation 2), ImageNet weights
 #   of torchvision (their pretrained/resnet50-19c8e357.pth), BN trained
 #   (SyncBN: their convert_sync_batchnorm);
-# - decoder: ASPP rates 1-6-12-18 (output stride 16), 256 channels, skip
-#   256 -> 48, every resize with align_corners=True, then the classifier
-#   (dropout 0.1 + 1x1 conv, Kaiming fan_in init); no auxiliary head;
+# - decoder: their plain DeepLabV3+ decoder (DeepLabV3PlusPlainHead): ASPP
+#   of plain atrous convs at rates 1-6-12-18 (output stride 16) + image
+#   pooling, 1x1 projection to 256 channels + BN + ReLU + Dropout(0.5),
+#   skip 256 -> 48, two 3x3 convs with Dropout(0.5) between, every resize
+#   with align_corners=True, then the classifier (element-wise Dropout(0.1)
+#   + 1x1 conv); Kaiming fan_in initialisation; no auxiliary head;
 # - supervised loss: cross-entropy averaged over the non-ignored pixels
 #   (their CE_loss = F.cross_entropy(..., ignore_index=255));
 # - the decoder features (256 channels, stride 4) are average-pooled 2x2 to
@@ -20,10 +23,6 @@
 #   gives the pseudo-labels / confidences on the same pooled features; the
 #   overlapping crops are aligned to that stride (feature_stride = 8 = the
 #   crop pair's stride, configs/_base_/datasets/cac_views.py).
-# The head is MMSeg's DeepLabV3+ head with its features exposed
-# (DepthwiseSeparableASPPFeatureHead): its ASPP / decoder convs are
-# depthwise separable and its dropout channel-wise, where the authors' are
-# plain convs with element-wise dropout (see configs/cac/README.md).
 # All B*h*w pixels of each view are negatives (num_negatives=None): 6,400
 # per view with 4 unlabeled 320x320 crops per GPU (authors' selected_num).
 _base_ = '../../cac/_base_/cac_deeplabv3plus_r50-d8-mmseg.py'
@@ -37,15 +36,18 @@ model = dict(
         multi_grid=(2, 4, 8),
         contract_dilation=False),
     decode_head=dict(
+        type='DeepLabV3PlusPlainHead',
         channels=256,
         dilations=(1, 6, 12, 18),
+        c1_in_channels=256,
+        c1_channels=48,
+        aspp_dropout=0.5,
+        decoder_dropout=0.5,
+        dropout_ratio=0.1,
+        dropout_type='element',
         align_corners=True,
-        init_cfg=dict(
-            type='Kaiming',
-            mode='fan_in',
-            nonlinearity='relu',
-            distribution='normal',
-            override=dict(name='conv_seg')),
+        # the authors' Kaiming fan_in init of every conv, in init_weights
+        reference_init=True,
         loss_decode=dict(avg_non_ignore=True)),
     auxiliary_head=None,
     projector=dict(in_channels=256))

@@ -80,7 +80,8 @@ def decoder_features(head: nn.Module, inputs: Sequence[Tensor]) -> Tensor:
     ``DepthwiseSeparableASPPHead`` does not (the ``_forward_feature`` it
     inherits from ``ASPPHead`` skips its low-level c1 branch): use
     :class:`~mmseg_weak.models.decode_heads.DepthwiseSeparableASPPFeatureHead`
-    (same parameters, same output) instead.
+    (same parameters, same output) instead, or the authors' plain decoder
+    :class:`~mmseg_weak.models.decode_heads.DeepLabV3PlusPlainHead`.
 
     Args:
         head (nn.Module): A decode head with ``_forward_feature``.
@@ -98,7 +99,8 @@ def decoder_features(head: nn.Module, inputs: Sequence[Tensor]) -> Tensor:
         raise TypeError(
             f'{type(head).__name__} has no _forward_feature giving the '
             'features its classifier sees (needed by the projector); for '
-            "DeepLabV3+ use type='DepthwiseSeparableASPPFeatureHead'")
+            "DeepLabV3+ use type='DepthwiseSeparableASPPFeatureHead' or "
+            "'DeepLabV3PlusPlainHead'")
     feats = head._forward_feature(inputs)
     channels = getattr(head, 'channels', None)
     if not isinstance(feats, Tensor) or feats.dim() != 4 or (
@@ -194,7 +196,7 @@ class ContextAwareConsistency(EncoderDecoder):
 
     The decode head must expose the features it classifies as
     ``_forward_feature`` (e.g. ``PSPHead``,
-    ``DepthwiseSeparableASPPFeatureHead``).
+    ``DepthwiseSeparableASPPFeatureHead``, ``DeepLabV3PlusPlainHead``).
 
     Args:
         projector (dict): Projector ``Phi`` config (e.g. ``Projector`` with

@@ -43,6 +43,8 @@ SEP_ASPP = dict(
     c1_channels=4,
     num_classes=NUM_CLASSES,
     norm_cfg=dict(type='BN'))
+# the authors' plain DeepLabV3+ decoder (paper configs)
+PLAIN = dict(SEP_ASPP, type='DeepLabV3PlusPlainHead')
 PSP = dict(
     type='PSPHead',
     in_channels=64,
@@ -186,7 +188,7 @@ class _SpyLoss(nn.Module):
 
 
 # ---------------------------------------------------------------- features
-@pytest.mark.parametrize('head', [SEP_ASPP, PSP])
+@pytest.mark.parametrize('head', [SEP_ASPP, PLAIN, PSP])
 def test_decoder_features_are_the_classifier_input(head):
     torch.manual_seed(0)
     model = MODELS.build(dict(type='EncoderDecoder', backbone=BACKBONE,
@@ -195,7 +197,7 @@ def test_decoder_features_are_the_classifier_input(head):
     feats = decoder_features(model.decode_head, x)
     assert feats.shape[1] == 16
     # stride 4 for DeepLabV3+ (c1 branch), 8 for PSPNet
-    assert feats.shape[-1] == VIEW // (4 if head is SEP_ASPP else 8)
+    assert feats.shape[-1] == VIEW // (8 if head is PSP else 4)
     torch.testing.assert_close(
         model.decode_head.cls_seg(feats), model.decode_head(x))
 
@@ -402,6 +404,24 @@ def test_dc_gradient_reaches_backbone_not_main_classifier():
     assert model.projector.mlp[0].weight.grad.abs().sum() > 0
     # logits only give confidence / pseudo-labels: no gradient to C
     assert model.decode_head.conv_seg.weight.grad is None
+
+
+def test_dc_gradient_with_the_plain_deeplabv3plus_head():
+    """The paper configs' head: the DC loss reaches its ASPP and decoder
+    convs, the supervised CE its classifier."""
+    model = _model(head=PLAIN)
+    _set_iter(0)
+    inputs, samples = _batch()
+    losses = model.loss(inputs, samples)
+    assert set(losses) >= {'decode.loss_ce', 'loss_dc'}
+    losses['loss_dc'].backward()
+    head = model.decode_head
+    for conv in (head.aspp_modules[1].conv, head.bottleneck.conv,
+                 head.c1_bottleneck.conv, head.decoder[2].conv):
+        assert conv.weight.grad.abs().sum() > 0
+    assert head.conv_seg.weight.grad is None
+    losses['decode.loss_ce'].backward()
+    assert head.conv_seg.weight.grad.abs().sum() > 0
 
 
 def test_dc_loss_matches_a_direct_computation():
