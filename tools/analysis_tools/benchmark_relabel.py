@@ -42,7 +42,7 @@ from typing import List
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
-    ROOT, 'configs/pmm/pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py')
+    ROOT, 'configs/pmm/pmm_pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py')
 #: the clocks every pass is timed with
 CLOCKS = ('wall', 'cpu')
 

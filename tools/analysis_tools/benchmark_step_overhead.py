@@ -71,7 +71,7 @@ CONFIGS = dict(
     'convsc-stage3_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py',
     sswss='configs/single_stage/'
     'sswss_deeplabv3plus-sg_r18-d8_2xb4-2k_synthvoc-96x96.py',
-    pus='configs/pmm/pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py',
+    pus='configs/pmm/pmm_pspnet_r18-d8_2xb4-2k_synthvoc-pseudo-96x96.py',
     cac='configs/cac/cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py',
     cac_twin='configs/cac/'
     'supervised_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py',
