@@ -46,8 +46,7 @@ Two backends:
   mmseg-weak[crf]``).
 """
 import math
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -55,7 +54,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg.registry import MODELS
-from .pamr import _single_threaded_ops
 
 __all__ = ['dense_crf', 'DenseCRF', 'PermutohedralLattice', 'CRF_BACKENDS']
 
@@ -285,7 +283,8 @@ def _row_codes(digits: Tensor) -> Tensor:
     return codes
 
 
-def _simplex_vertex_codes(base: Tensor, rank: Tensor) -> Tuple[Tensor, Any]:
+def _simplex_vertex_codes(base: Tensor,
+                          rank: Tensor) -> Tuple[Tensor, tuple]:
     """Codes of the ``d + 1`` vertices of ``S`` lattice simplices.
 
     Vertex ``r`` of the simplex with remainder-0 point ``(d + 1) * base`` and
@@ -298,10 +297,11 @@ def _simplex_vertex_codes(base: Tensor, rank: Tensor) -> Tuple[Tensor, Any]:
         rank (Tensor): ``(d, S)`` long, ranks of the first d coordinates.
 
     Returns:
-        tuple[Tensor, Any]: ``(S, d + 1)`` int64 codes, in the lexicographic
-        order of the keys, and what :func:`_find_vertices` needs: the
-        strides of the packed codes, or for wide lattices (codes that are
-        dense ids of the keys) the ``(S * (d + 1), d)`` keys.
+        tuple[Tensor, tuple]: ``(S, d + 1)`` int64 codes, in the
+        lexicographic order of the keys, and what :func:`_find_vertices`
+        needs: ``(strides, code range)`` of the packed codes, or for wide
+        lattices (codes that are dense ids of the keys) ``(None, keys)`` with
+        the ``(S * (d + 1), d)`` keys.
     """
     d, num = base.shape
     dp1 = d + 1
@@ -317,7 +317,7 @@ def _simplex_vertex_codes(base: Tensor, rank: Tensor) -> Tuple[Tensor, Any]:
                 (rank.t()[:, None, :] > d - slots[None, :, None]).long())
         keys = keys.reshape(-1, d)
         codes = torch.unique(keys, dim=0, return_inverse=True)[1]
-        return codes.view(num, dp1), keys
+        return codes.view(num, dp1), (None, keys)
     # code = sum_c (key_c - low_c) stride_c with low_c = (d + 1) min base_c
     # - 2d, split into the remainder-0 point, the slot r and the digits with
     # rank_c > d - r (the stride of digit c placed at position rank_c, then
@@ -331,24 +331,36 @@ def _simplex_vertex_codes(base: Tensor, rank: Tensor) -> Tuple[Tensor, Any]:
     high = by_rank.flip(1).cumsum(1)
     codes = origin[:, None] + slots * sum(strides)
     codes[:, 1:] -= dp1 * high[:, :d]
-    return codes, stride_t
+    return codes, (stride_t, strides[0] * spans[0])
 
 
-def _find_vertices(vertices: _Grouping, key_info: Any,
+def _find_vertices(vertices: _Grouping, key_info: tuple,
                    steps: Tensor) -> Tensor:
     """``(Q, M)``: the vertex at every vertex's key plus each of the ``Q``
     ``(Q, d)`` ``steps``, -1 where there is none (``key_info`` from
     :func:`_simplex_vertex_codes`)."""
     num_steps = steps.shape[0]
-    if key_info.dim() == 1:  # packed: codes are linear in the keys
-        queries = vertices.codes + (steps * key_info).sum(1)[:, None]
-        pos = torch.searchsorted(vertices.codes, queries.view(-1))
+    strides, extra = key_info
+    if strides is not None:  # packed: codes are linear in the keys
+        queries = (vertices.codes +
+                   (steps * strides).sum(1)[:, None]).view(-1)
+        if extra <= 4 * queries.numel():
+            # small code range (e.g. the spatial kernel): a direct table
+            table = torch.full((extra, ),
+                               -1,
+                               dtype=torch.int32,
+                               device=queries.device)
+            table[vertices.codes] = torch.arange(vertices.size,
+                                                 dtype=torch.int32,
+                                                 device=queries.device)
+            return table.index_select(0, queries).long().view(num_steps, -1)
+        pos = torch.searchsorted(vertices.codes, queries)
         pos.clamp_max_(vertices.size - 1)
-        found = vertices.codes[pos] == queries.view(-1)
+        found = vertices.codes.index_select(0, pos) == queries
         return torch.where(found, pos, torch.full_like(pos, -1)).view(
             num_steps, -1)
     # dense ids: deduplicate the keys and queries together
-    keys = key_info[vertices.order[vertices.starts]]
+    keys = extra[vertices.order[vertices.starts]]
     queries = (keys[None] + steps[:, None, :]).view(-1, keys.shape[1])
     inverse = torch.unique(torch.cat([keys, queries]),
                            dim=0,
@@ -664,10 +676,10 @@ class DenseCRF(nn.Module):
     """Dense CRF post-processing of a batch as a parameter-free module.
 
     Krähenbühl & Koltun, NeurIPS 2011 (https://arxiv.org/abs/1210.5644);
-    runs :func:`dense_crf` on every image, without gradient. With the torch
-    backend on CPU and more than one torch thread, images are refined in
-    parallel threads, one torch thread each (``torch.set_num_threads(1)``
-    is in effect during the call and restored after).
+    runs :func:`dense_crf` on every image in turn, without gradient (the
+    torch backend's operations use torch's intra-op threads; the
+    process-wide thread settings are not touched, so the module can be
+    called from several threads at once).
 
     Args:
         num_iter (int): Mean-field iterations. Defaults to 10.
@@ -748,15 +760,7 @@ class DenseCRF(nn.Module):
                              backend=self.backend,
                              **self.params())
 
-        batch = probs.shape[0]
-        workers = min(torch.get_num_threads(), batch)
-        if (self.backend != 'torch' or probs.device.type != 'cpu'
-                or workers <= 1):
-            return torch.stack([refine(i) for i in range(batch)])
-        # CPU: one image per thread, each single-threaded (faster and
-        # steadier than per-operation threading of these small operations)
-        with _single_threaded_ops(), ThreadPoolExecutor(workers) as executor:
-            return torch.stack(list(executor.map(refine, range(batch))))
+        return torch.stack([refine(i) for i in range(probs.shape[0])])
 
     def extra_repr(self) -> str:
         return (f'num_iter={self.num_iter}, gaussian=(sxy={self.gaussian_sxy}'
