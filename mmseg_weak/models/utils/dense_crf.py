@@ -34,17 +34,30 @@ Two backends:
   vertices of its enclosing lattice simplex, the lattice is blurred with a
   ``[1/2, 1, 1/2]`` kernel along each of its ``d + 1`` axes, and the result
   is sliced back with the same weights. The lattice is built once per kernel
-  and image (vectorised: integer vertex keys are packed into int64 codes and
-  grouped with one sort, neighbours are found with ``searchsorted``), so a
-  filtering is ``d + 3`` weighted gathers (``F.embedding_bag``) of ``(N,
-  C)`` rows. The lattice embedding, rounding (ties to even, as in the SSE
-  build), blur order and scaling follow Krähenbühl's code, so the output
-  matches pydensecrf to float32 round-off (max |prob diff| < 1e-6 measured
-  from 1x1 to 375x500 pixels).
+  and image, vectorised: the points are grouped by enclosing simplex (one
+  sort of packed integer codes), the ``d + 1`` vertex keys are generated per
+  simplex as packed codes and deduplicated with a second sort, the splat
+  lists (points of every vertex) are expanded from the two groupings, and
+  blur neighbours are found by code arithmetic (a direct table for the
+  spatial kernel's small code range, ``searchsorted`` otherwise). A
+  mean-field iteration then runs both kernels at once as ``d_max + 3``
+  weighted gathers (``F.embedding_bag``) of ``(rows, C)`` float32 rows:
+  one splat onto the concatenated vertices, the axis blurs, and one slice
+  whose bags also hold the unary and fold in the normalisations and kernel
+  weights, followed by the softmax. The lattice embedding, rounding (ties
+  to even, as in the SSE build), blur order and arithmetic (``v + 0.5 (n1 +
+  n2)``) and scaling follow Krähenbühl's code, so the output matches
+  pydensecrf to float32 round-off (max |prob diff| ~1e-6 on 240x320 and
+  375x500 images). Small noisy inputs can be ill-conditioned: pydensecrf's
+  own output then moves by ~1e-5 when its input changes by one float32
+  ulp, and so does the agreement of the two backends.
+  The code is device-agnostic (CPU or GPU tensors) and never changes torch's
+  thread settings.
 * ``'pydensecrf'``: the ``pydensecrf2`` package (module ``pydensecrf``),
   imported lazily; an optional dependency (``pip install
   mmseg-weak[crf]``).
 """
+import contextlib
 import math
 from typing import List, Optional, Tuple, Union
 
@@ -54,6 +67,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg.registry import MODELS
+from .serial_threads import map_serial_threads, serial_torch_ops
 
 __all__ = ['dense_crf', 'DenseCRF', 'PermutohedralLattice', 'CRF_BACKENDS']
 
@@ -635,8 +649,11 @@ def dense_crf(probs: ArrayOrTensor,
         bilateral_compat (float): Potts weight of the appearance kernel; 0
             disables it. Defaults to 10.0.
         backend (str): ``'torch'`` (pure PyTorch, runs on the device of
-            ``probs``) or ``'pydensecrf'`` (needs the ``pydensecrf2``
-            package; CPU). Defaults to ``'torch'``.
+            ``probs``; on CPU with serial operations in the calling thread,
+            whatever ``torch.get_num_threads()``, see the module
+            :class:`DenseCRF` for parallel batches) or ``'pydensecrf'``
+            (needs the ``pydensecrf2`` package; CPU). Defaults to
+            ``'torch'``.
 
     Returns:
         np.ndarray | Tensor: ``(C, H, W)`` probabilities summing to one over
@@ -648,8 +665,18 @@ def dense_crf(probs: ArrayOrTensor,
                   bilateral_sxy=float(bilateral_sxy),
                   bilateral_srgb=float(bilateral_srgb),
                   bilateral_compat=float(bilateral_compat))
-    _check_inputs(probs, image, num_iter, params, backend)
-    num_iter = int(num_iter)
+    # One image runs serially on CPU: its many small operations gain little
+    # from intra-op threads and suffer badly from them on a busy CPU (the
+    # DenseCRF module runs a batch's images in parallel threads instead).
+    on_cpu = not (isinstance(probs, Tensor) and probs.device.type != 'cpu')
+    with (serial_torch_ops() if on_cpu else contextlib.nullcontext()):
+        _check_inputs(probs, image, num_iter, params, backend)
+        return _run_dense_crf(probs, image, int(num_iter), params, backend)
+
+
+def _run_dense_crf(probs: ArrayOrTensor, image: ArrayOrTensor, num_iter: int,
+                   params: dict, backend: str) -> ArrayOrTensor:
+    """:func:`dense_crf` after the argument checks."""
     if backend == 'torch':
         probs_t = (probs.detach() if isinstance(probs, Tensor) else
                    torch.from_numpy(np.ascontiguousarray(probs)))
@@ -676,10 +703,12 @@ class DenseCRF(nn.Module):
     """Dense CRF post-processing of a batch as a parameter-free module.
 
     Krähenbühl & Koltun, NeurIPS 2011 (https://arxiv.org/abs/1210.5644);
-    runs :func:`dense_crf` on every image in turn, without gradient (the
-    torch backend's operations use torch's intra-op threads; the
-    process-wide thread settings are not touched, so the module can be
-    called from several threads at once).
+    runs :func:`dense_crf` on every image, without gradient. With the torch
+    backend on CPU and several torch threads, the images run in parallel
+    worker threads, each with serial torch operations (see
+    :func:`~mmseg_weak.models.utils.serial_threads.map_serial_threads`); no
+    thread setting of the caller or of the process is changed, so the module
+    can be called from several threads at once.
 
     Args:
         num_iter (int): Mean-field iterations. Defaults to 10.
@@ -760,7 +789,10 @@ class DenseCRF(nn.Module):
                              backend=self.backend,
                              **self.params())
 
-        return torch.stack([refine(i) for i in range(probs.shape[0])])
+        indices = range(probs.shape[0])
+        if self.backend != 'torch':  # pydensecrf holds the GIL
+            return torch.stack([refine(i) for i in indices])
+        return torch.stack(map_serial_threads(refine, indices, probs.device))
 
     def extra_repr(self) -> str:
         return (f'num_iter={self.num_iter}, gaussian=(sxy={self.gaussian_sxy}'

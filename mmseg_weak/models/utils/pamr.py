@@ -26,8 +26,9 @@ layout, every pixel is the weighted sum of the ``K`` rows of its neighbours
 (their indices clamped to the image, which is replicate padding), i.e. one
 ``F.embedding_bag`` call with the affinities as per-sample weights. Nothing
 of size ``C x K x H x W`` is built, there are ``num_iter`` operations per
-image whatever ``K`` is, and the process-wide torch thread settings are
-never changed (the call is safe from several threads at once).
+image whatever ``K`` is. On CPU the images of a batch run in parallel
+worker threads with serial operations; no thread setting of the caller or
+of the process is changed (the call is safe from several threads at once).
 """
 import functools
 from typing import List, Optional, Sequence, Tuple
@@ -37,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg.registry import MODELS
+from .serial_threads import map_serial_threads
 
 __all__ = [
     'PixelAdaptiveMaskRefinement', 'pamr_neighbour_offsets',
@@ -175,11 +177,13 @@ def pamr_refine(image: Tensor,
     """Refine soft masks with PAMR (Eq. 7).
 
     Every iteration is one weighted gather per image (``F.embedding_bag``
-    over the ``(H * W, C)`` mask with the affinities as weights), so the
-    cost is the same few operations whatever the batch size, and torch's
-    own intra-op threads parallelise each of them. The process-wide thread
-    settings are not touched: calling this from several threads at once is
-    safe.
+    over the ``(H * W, C)`` mask with the affinities as weights). On CPU with
+    several torch threads a batch is split into chunks of images that run
+    in parallel worker threads, each with serial torch operations (see
+    :func:`~mmseg_weak.models.utils.serial_threads.map_serial_threads`); a
+    single image uses torch's intra-op threads. No thread setting of the
+    caller or of the process is changed: calling this from several threads
+    at once is safe.
 
     Args:
         image (Tensor): ``(B, K, H, W)`` image.
@@ -217,25 +221,43 @@ def pamr_refine(image: Tensor,
     # float32/float64 as given; half precision masks are refined in float32
     dtype = mask.dtype if mask.dtype in (torch.float32,
                                          torch.float64) else torch.float32
-    if affinity is None:
-        weights = _pixel_affinity(image.detach(), dilations)
-    else:
-        weights = affinity.detach().permute(0, 2, 3, 1)
-    weights = weights.to(dtype).reshape(mask.shape[0], height * width,
-                                        num_offsets)
+    image = image.detach()
     index = _neighbour_index(int(height), int(width), dilations,
                              mask.device)
     batch, channels = mask.shape[:2]
     out = torch.empty_like(mask, memory_format=torch.contiguous_format)
-    for b in range(batch):
-        # (H * W, C): a pixel's class scores are one contiguous row
-        values = mask[b].reshape(channels, -1).t().to(dtype).contiguous()
-        for _ in range(num_iter):
-            values = F.embedding_bag(index,
-                                     values,
-                                     mode='sum',
-                                     per_sample_weights=weights[b])
-        out[b].copy_(values.t().view(channels, height, width))
+
+    @torch.no_grad()  # (grad mode is per thread)
+    def refine(start: int) -> None:
+        stop = min(start + chunk, batch)
+        if affinity is None:
+            weights = _pixel_affinity(image[start:stop], dilations)
+        else:
+            weights = affinity[start:stop].detach().permute(0, 2, 3, 1)
+        weights = weights.to(dtype).reshape(stop - start, height * width,
+                                            num_offsets)
+        for b in range(start, stop):
+            # (H * W, C): a pixel's class scores are one contiguous row
+            values = mask[b].reshape(channels, -1).t().to(dtype).contiguous()
+            for _ in range(num_iter):
+                values = F.embedding_bag(index,
+                                         values,
+                                         mode='sum',
+                                         per_sample_weights=weights[b -
+                                                                    start])
+            out[b].copy_(values.t().view(channels, height, width))
+
+    # CPU: chunks of images small enough to stay in cache, and at most a
+    # 1/threads share of the batch so that every thread gets work
+    if mask.device.type == 'cpu':
+        per_image = image.shape[1] * (2 * height * width +
+                                      (height + 2 * max(dilations)) *
+                                      (width + 2 * max(dilations))) * 4
+        share = -(-batch // max(torch.get_num_threads(), 1))
+        chunk = max(1, min(share, _CPU_CHUNK_BYTES // per_image))
+    else:
+        chunk = batch
+    map_serial_threads(refine, range(0, batch, chunk), mask.device)
     return out
 
 
