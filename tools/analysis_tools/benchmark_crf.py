@@ -9,7 +9,10 @@ photo-like image (smooth colour gradients, a few flat shapes and Gaussian
 noise of std ``--noise``) and random class probabilities that follow the
 shapes (softmax of noisy logits), or with ``--image noise`` a uniform-noise
 image (the worst case of the permutohedral lattice: every pixel its own
-colour).
+colour). With ``--batch B`` the torch side is the ``DenseCRF`` module on a
+batch of ``B`` copies of the input (CPU: images in parallel threads, one
+per torch thread) and the pydensecrf side ``B`` calls in turn; a single
+``dense_crf`` call runs serially on CPU whatever the thread count.
 
 Each (size, device, thread count) runs in a fresh process that alternates
 the two backends (torch, pydensecrf, torch, ...) ``--repeats`` times after
@@ -50,6 +53,10 @@ def parse_args(argv=None):
                         type=int,
                         default=5,
                         help='timed (torch, pydensecrf) pairs per row')
+    parser.add_argument('--batch',
+                        type=int,
+                        default=1,
+                        help='images per call (torch: the DenseCRF module)')
     parser.add_argument('--image', choices=('photo', 'noise'), default='photo')
     parser.add_argument('--noise',
                         type=float,
@@ -103,14 +110,22 @@ def _crf_call(backend: str, size: str, device: str, args):
     """A no-argument function running one dense CRF of ``backend``."""
     import torch
 
-    from mmseg_weak.models.utils.dense_crf import dense_crf
+    from mmseg_weak.models.utils.dense_crf import DenseCRF, dense_crf
     probs, image = make_inputs(size, args.image, args.noise)
+    if backend == 'torch' and args.batch > 1:
+        crf = DenseCRF(num_iter=args.iters)
+        probs_b = torch.from_numpy(probs).to(device)[None].repeat(
+            args.batch, 1, 1, 1)
+        image_b = torch.from_numpy(image).to(device).permute(
+            2, 0, 1)[None].repeat(args.batch, 1, 1, 1)
+        return lambda: crf(probs_b, image_b)[0].cpu().numpy()
     if backend == 'torch':
         probs = torch.from_numpy(probs).to(device)
         image = torch.from_numpy(image).to(device)
 
     def call():
-        out = dense_crf(probs, image, args.iters, backend=backend)
+        for _ in range(args.batch):
+            out = dense_crf(probs, image, args.iters, backend=backend)
         if isinstance(out, torch.Tensor):
             out = out.cpu().numpy()
         return out
@@ -168,7 +183,8 @@ def measure(args, mode, backend, size, device, threads) -> dict:
         str(threads), '--iters',
         str(args.iters), '--repeats',
         str(args.repeats), '--image', args.image, '--noise',
-        str(args.noise)
+        str(args.noise), '--batch',
+        str(args.batch)
     ]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -197,9 +213,11 @@ def main(argv=None):
             for threads in counts:
                 res = measure(args, 'time', 'torch', size, device, threads)
                 rows.append((size, device, threads, res))
+    batch = (f'batches of {args.batch} (torch: DenseCRF module)'
+             if args.batch > 1 else 'one image per call')
     print(f'\nDense CRF, {args.iters} iterations, default parameters, '
-          f'{args.image} image; pydensecrf single-threaded; times are '
-          f'medians of {args.repeats} alternating calls')
+          f'{args.image} image, {batch}; pydensecrf single-threaded; times '
+          f'are medians of {args.repeats} alternating calls')
     print('| CxHxW | torch device | torch threads | torch s | pydensecrf s |'
           ' torch / pydensecrf | max abs prob diff | label agreement |')
     print('|---|---|---:|---:|---:|---:|---:|---:|')
