@@ -179,11 +179,13 @@ def pamr_refine(image: Tensor,
     Every iteration is one weighted gather per image (``F.embedding_bag``
     over the ``(H * W, C)`` mask with the affinities as weights). On CPU with
     several torch threads a batch is split into chunks of images that run
-    in parallel worker threads, each with serial torch operations (see
-    :func:`~mmseg_weak.models.utils.serial_threads.map_serial_threads`); a
-    single image uses torch's intra-op threads. No thread setting of the
-    caller or of the process is changed: calling this from several threads
-    at once is safe.
+    in parallel worker threads, each with serial torch operations, and a
+    single image runs serially in the calling thread (see
+    :func:`~mmseg_weak.models.utils.serial_threads.map_serial_threads`:
+    these small operations gain little from intra-op threads and suffer
+    badly from them on a busy CPU). No thread setting of another thread or
+    of the process is changed: calling this from several threads at once is
+    safe.
 
     Args:
         image (Tensor): ``(B, K, H, W)`` image.

@@ -121,27 +121,34 @@ def _serial_worker_init(runtimes: List[ctypes.CDLL]) -> None:
 
 def map_serial_threads(fn: Callable[[T], R], items: Sequence[T],
                        device: torch.device) -> List[R]:
-    """``[fn(item) for item in items]``, in parallel on CPU.
+    """``[fn(item) for item in items]``, each item with serial torch CPU
+    operations, the items in parallel.
 
     On CPU with more than one torch thread (in the calling thread) and more
     than one item, the items run in a pool of ``min(threads, items)``
     worker threads created for this call, each running torch operations
-    serially; otherwise in turn in the calling thread. No thread setting of
-    the caller or of any other thread is changed.
+    serially; a single item runs serially in the calling thread (see
+    :func:`serial_torch_ops`). On other devices the items run in turn in
+    the calling thread. No thread setting of any other thread, nor the
+    process-wide default, is changed.
 
     Args:
         fn (Callable): Function of one item; its torch operations may run
             in a worker thread.
         items (Sequence): The items.
-        device (torch.device): Device of the work (a pool only on CPU).
+        device (torch.device): Device of the work (serial threads only on
+            CPU).
 
     Returns:
         list: ``fn(item)`` for every item, in order.
     """
+    if torch.device(device).type != 'cpu':
+        return [fn(item) for item in items]
     workers = min(torch.get_num_threads(), len(items))
     runtimes = _openmp_runtimes() if workers > 1 else None
-    if torch.device(device).type != 'cpu' or runtimes is None:
-        return [fn(item) for item in items]
+    if runtimes is None:
+        with serial_torch_ops():
+            return [fn(item) for item in items]
     with ThreadPoolExecutor(workers,
                             initializer=_serial_worker_init,
                             initargs=(runtimes, )) as pool:

@@ -66,6 +66,11 @@ def test_map_falls_back_to_the_calling_thread():
 
     # a single item, or one torch thread: no pool
     assert map_serial_threads(where, [0], torch.device('cpu')) == [caller]
+    if serial_threads._openmp_runtimes() is not None:
+        # the single item still runs serially, and the count is restored
+        assert map_serial_threads(lambda _: torch.get_num_threads(), [0],
+                                  torch.device('cpu')) == [1]
+        assert torch.get_num_threads() == 2
     torch.set_num_threads(1)
     try:
         assert map_serial_threads(where, range(3),
