@@ -150,8 +150,8 @@ def run_worker(args) -> dict:
     else:  # interleaved timing of torch and pydensecrf
         calls = dict(torch=_crf_call('torch', size, device, args),
                      pydensecrf=_crf_call('pydensecrf', size, 'cpu', args))
-        sync = (torch.cuda.synchronize
-                if device.startswith('cuda') else (lambda: None))
+        sync = (torch.cuda.synchronize if device.startswith('cuda') else
+                (lambda: None))
         outs = {name: call() for name, call in calls.items()}  # warm-up
         times = {name: [] for name in calls}
         for _ in range(args.repeats):
@@ -167,8 +167,7 @@ def run_worker(args) -> dict:
             pydensecrf_s=float(np.median(times['pydensecrf'])),
             ratio=float(
                 np.median(
-                    np.array(times['torch']) /
-                    np.array(times['pydensecrf']))),
+                    np.array(times['torch']) / np.array(times['pydensecrf']))),
             max_diff=float(np.abs(ours - ref).max()),
             label_agreement=float((ours.argmax(0) == ref.argmax(0)).mean()))
     print(json.dumps(result))

@@ -107,7 +107,10 @@ def run_worker(args) -> dict:
                     calls[impl]()
                     sync()
                     times[impl].append(time.perf_counter() - start)
-        result = {f'{impl}_s': float(np.median(t)) for impl, t in times.items()}
+        result = {
+            f'{impl}_s': float(np.median(t))
+            for impl, t in times.items()
+        }
         if args.oracle:
             result['max_diff'] = float(
                 (outs['ours'] - outs['oracle']).abs().max())

@@ -175,8 +175,7 @@ class PermutohedralLattice:
 
         # Slice: every point gathers its d + 1 vertices (a bag of d + 1).
         alpha = 1.0 / (1.0 + 2.0**(-d))
-        self._slice_index = simplex_vertices.index_select(
-            0, simplices.inverse)
+        self._slice_index = simplex_vertices.index_select(0, simplices.inverse)
         self._slice_weight = bary * alpha
         # Splat (the transpose): every vertex gathers the points using it.
         # Its (simplex, vertex slot) entries are contiguous in
@@ -262,8 +261,9 @@ class _Grouping:
         is_first[1:] = sorted_codes[1:] != sorted_codes[:-1]
         self.starts = is_first.nonzero()[:, 0]
         self.size = self.starts.numel()
-        self.counts = torch.diff(
-            self.starts, append=self.starts.new_full((1, ), codes.numel()))
+        self.counts = torch.diff(self.starts,
+                                 append=self.starts.new_full((1, ),
+                                                             codes.numel()))
         self.codes = sorted_codes.index_select(0, self.starts).long()
         self.inverse = torch.empty_like(self.order).scatter_(
             0, self.order,
@@ -297,8 +297,7 @@ def _row_codes(digits: Tensor) -> Tensor:
     return codes
 
 
-def _simplex_vertex_codes(base: Tensor,
-                          rank: Tensor) -> Tuple[Tensor, tuple]:
+def _simplex_vertex_codes(base: Tensor, rank: Tensor) -> Tuple[Tensor, tuple]:
     """Codes of the ``d + 1`` vertices of ``S`` lattice simplices.
 
     Vertex ``r`` of the simplex with remainder-0 point ``(d + 1) * base`` and
@@ -356,8 +355,7 @@ def _find_vertices(vertices: _Grouping, key_info: tuple,
     num_steps = steps.shape[0]
     strides, extra = key_info
     if strides is not None:  # packed: codes are linear in the keys
-        queries = (vertices.codes +
-                   (steps * strides).sum(1)[:, None]).view(-1)
+        queries = (vertices.codes + (steps * strides).sum(1)[:, None]).view(-1)
         if extra <= 4 * queries.numel():
             # small code range (e.g. the spatial kernel): a direct table
             table = torch.full((extra, ),
@@ -371,8 +369,8 @@ def _find_vertices(vertices: _Grouping, key_info: tuple,
         pos = torch.searchsorted(vertices.codes, queries)
         pos.clamp_max_(vertices.size - 1)
         found = vertices.codes.index_select(0, pos) == queries
-        return torch.where(found, pos, torch.full_like(pos, -1)).view(
-            num_steps, -1)
+        return torch.where(found, pos,
+                           torch.full_like(pos, -1)).view(num_steps, -1)
     # dense ids: deduplicate the keys and queries together
     keys = extra[vertices.order[vertices.starts]]
     queries = (keys[None] + steps[:, None, :]).view(-1, keys.shape[1])
@@ -443,8 +441,8 @@ class _MeanFieldLogits:
                 blur_offset[axis] += index.numel()
             vertex_offset += lattice.num_vertices
         # int32 indices (half the memory traffic) where they fit
-        index_dtype = (torch.int32 if splat_offset < 2**31 and
-                       vertex_offset + num_points < 2**31 else torch.long)
+        index_dtype = (torch.int32 if splat_offset < 2**31
+                       and vertex_offset + num_points < 2**31 else torch.long)
         self._splat = (torch.cat(splat_index).to(index_dtype),
                        torch.cat(splat_start).to(index_dtype),
                        torch.cat(splat_weight))
@@ -453,8 +451,8 @@ class _MeanFieldLogits:
                       for i, s, w in zip(blur_index, blur_start, blur_weight)]
         # sliced table: the vertex values, then the unary logits
         self._num_vertices = vertex_offset
-        self._table = log_p.new_empty((vertex_offset + num_points,
-                                       log_p.shape[1]))
+        self._table = log_p.new_empty(
+            (vertex_offset + num_points, log_p.shape[1]))
         self._table[vertex_offset:] = log_p
         unary = torch.arange(vertex_offset,
                              vertex_offset + num_points,
@@ -572,10 +570,9 @@ def _dense_crf_torch(probs: Tensor, image: Tensor, num_iter: int,
                 (bilateral_compat,
                  torch.cat([positions / _as_float32(bilateral_sxy), colours],
                            1)))
-        logits = _MeanFieldLogits(log_p, [
-            (float(weight), PermutohedralLattice(features))
-            for weight, features in specs
-        ])
+        logits = _MeanFieldLogits(
+            log_p, [(float(weight), PermutohedralLattice(features))
+                    for weight, features in specs])
         for _ in range(num_iter):
             q = torch.softmax(logits(q), dim=1)
     return q.t().reshape(num_classes, height, width)

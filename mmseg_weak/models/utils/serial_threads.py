@@ -97,8 +97,8 @@ def serial_torch_ops() -> Iterator[None]:
     """Run the calling thread's torch CPU operations serially inside the
     block (this thread's OpenMP thread count is lowered to one and restored
     on exit; other threads and the process-wide default are unaffected)."""
-    runtimes = (_openmp_runtimes()
-                if torch.get_num_threads() > 1 else None)  # (initialises)
+    runtimes = (_openmp_runtimes() if torch.get_num_threads() > 1 else None
+                )  # (initialises)
     if runtimes is None:
         yield
         return

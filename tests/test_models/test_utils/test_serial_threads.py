@@ -10,11 +10,20 @@ from mmseg_weak.models.utils import serial_threads
 from mmseg_weak.models.utils.serial_threads import (map_serial_threads,
                                                     serial_torch_ops)
 
-torch.set_num_threads(2)
 needs_openmp = pytest.mark.skipif(
     serial_threads._openmp_runtimes() is None,
     reason="torch's OpenMP runtime was not found (the helpers then fall "
     'back to intra-op threads)')
+
+
+@pytest.fixture(autouse=True)
+def _two_torch_threads():
+    """Two torch threads in every test (other test modules set one at
+    import), restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
 
 
 def _fresh_thread_count():
