@@ -1,30 +1,40 @@
-"""Time, peak memory and agreement of the dense CRF backends
+"""Speed, agreement and peak memory of the dense CRF backends
 (Krähenbühl & Koltun, NeurIPS 2011, https://arxiv.org/abs/1210.5644).
 
-Measures :func:`mmseg_weak.models.utils.dense_crf.dense_crf` with
-``backend='torch'`` (CPU with ``--threads`` threads, and the GPU when one is
-available) and ``backend='pydensecrf'`` (single-threaded C++) on
-deterministic inputs of the given sizes: a photo-like image (smooth colour
-gradients, a few flat shapes and Gaussian noise of std ``--noise``) and
-random class probabilities that follow the shapes (softmax of noisy
-logits), or with ``--image noise`` a uniform-noise image (the worst case of
-the permutohedral lattice: every pixel its own colour). Every measurement
-runs in a fresh process so the peak resident memory above the inputs is
-that of the call (GPU: ``max_memory_allocated``). The table also gives the
-agreement of the torch backend with pydensecrf on the same inputs (max
-|prob diff| and argmax label agreement).
+Times :func:`mmseg_weak.models.utils.dense_crf.dense_crf` with
+``backend='torch'`` (CPU with each of ``--threads`` torch threads, and the
+GPU when one is available) against ``backend='pydensecrf'``
+(single-threaded C++) on deterministic inputs of the given sizes: a
+photo-like image (smooth colour gradients, a few flat shapes and Gaussian
+noise of std ``--noise``) and random class probabilities that follow the
+shapes (softmax of noisy logits), or with ``--image noise`` a uniform-noise
+image (the worst case of the permutohedral lattice: every pixel its own
+colour). With ``--batch B`` the torch side is the ``DenseCRF`` module on a
+batch of ``B`` copies of the input (CPU: images in parallel threads, one
+per torch thread) and the pydensecrf side ``B`` calls in turn; a single
+``dense_crf`` call runs serially on CPU whatever the thread count.
+
+Each (size, device, thread count) runs in a fresh process that alternates
+the two backends (torch, pydensecrf, torch, ...) ``--repeats`` times after
+one warm-up call each, so that a machine shared with other jobs slows both
+alike: the table gives the median time of each and the median of the
+per-pair ratios, and the agreement of the two outputs (max |prob diff| and
+argmax label agreement). ``--memory`` adds the peak memory of one call of
+each backend, each in its own fresh process (growth of the peak resident
+set above the inputs; GPU: ``max_memory_allocated``).
 
 Example::
 
-    python tools/analysis_tools/benchmark_crf.py --threads 2
+    python tools/analysis_tools/benchmark_crf.py --threads 1 2
 """
 import argparse
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
 
-DEFAULT_SIZES = ('21x375x500', '21x64x64')
+DEFAULT_SIZES = ('21x240x320', '21x375x500')
 
 
 def parse_args(argv=None):
@@ -35,13 +45,18 @@ def parse_args(argv=None):
                         help='probabilities CxHxW')
     parser.add_argument('--threads',
                         type=int,
-                        default=2,
-                        help='CPU threads of the torch backend')
+                        nargs='+',
+                        default=[1, 2],
+                        help='CPU thread counts of the torch backend')
     parser.add_argument('--iters', type=int, default=10)
     parser.add_argument('--repeats',
                         type=int,
-                        default=3,
-                        help='timed calls per measurement (median reported)')
+                        default=5,
+                        help='timed (torch, pydensecrf) pairs per row')
+    parser.add_argument('--batch',
+                        type=int,
+                        default=1,
+                        help='images per call (torch: the DenseCRF module)')
     parser.add_argument('--image', choices=('photo', 'noise'), default='photo')
     parser.add_argument('--noise',
                         type=float,
@@ -52,9 +67,12 @@ def parse_args(argv=None):
                         default=None,
                         help="torch devices (default: 'cpu' and 'cuda' if "
                         'available)')
+    parser.add_argument('--memory',
+                        action='store_true',
+                        help='also measure the peak memory of each backend')
     parser.add_argument('--worker',
-                        nargs=3,
-                        metavar=('BACKEND', 'SIZE', 'DEV'),
+                        nargs=4,
+                        metavar=('MODE', 'BACKEND', 'SIZE', 'DEV'),
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -88,52 +106,91 @@ def make_inputs(size: str, image_kind: str, noise: float):
     return (probs / probs.sum(0)).astype(np.float32), image
 
 
+def _crf_call(backend: str, size: str, device: str, args):
+    """A no-argument function running one dense CRF of ``backend``."""
+    import torch
+
+    from mmseg_weak.models.utils.dense_crf import DenseCRF, dense_crf
+    probs, image = make_inputs(size, args.image, args.noise)
+    if backend == 'torch' and args.batch > 1:
+        crf = DenseCRF(num_iter=args.iters)
+        probs_b = torch.from_numpy(probs).to(device)[None].repeat(
+            args.batch, 1, 1, 1)
+        image_b = torch.from_numpy(image).to(device).permute(
+            2, 0, 1)[None].repeat(args.batch, 1, 1, 1)
+        return lambda: crf(probs_b, image_b)[0].cpu().numpy()
+    if backend == 'torch':
+        probs = torch.from_numpy(probs).to(device)
+        image = torch.from_numpy(image).to(device)
+
+    def call():
+        for _ in range(args.batch):
+            out = dense_crf(probs, image, args.iters, backend=backend)
+        if isinstance(out, torch.Tensor):
+            out = out.cpu().numpy()
+        return out
+
+    return call
+
+
 def run_worker(args) -> dict:
     """One measurement in this process; prints a JSON line."""
+    import time
+
     import numpy as np
     import torch
-    from mmseg_weak.models.utils.dense_crf import dense_crf
-    from mmseg_weak.testing.profiling import time_and_peak_memory
-    backend, size, device = args.worker
-    torch.set_num_threads(args.threads)
-    probs, image = make_inputs(size, args.image, args.noise)
-    if backend == 'torch':
-        probs_in = torch.from_numpy(probs).to(device)
-        image_in = torch.from_numpy(image).to(device)
-    else:
-        probs_in, image_in = probs, image
 
-    times, peak, out = time_and_peak_memory(
-        lambda: dense_crf(probs_in, image_in, args.iters, backend=backend),
-        device, args.repeats)
-    out = out.cpu().numpy() if isinstance(out, torch.Tensor) else out
-    path = osp.join(os.environ['CRF_BENCH_DIR'],
-                    f'{backend}_{size}_{device}.npy')
-    np.save(path, out)
-    result = dict(backend=backend,
-                  size=size,
-                  device=device,
-                  seconds=times[len(times) // 2],
-                  peak_mib=peak,
-                  out=path)
+    from mmseg_weak.testing.profiling import time_and_peak_memory
+    mode, backend, size, device = args.worker
+    torch.set_num_threads(args.threads[0])
+    if mode == 'memory':
+        _, peak, _ = time_and_peak_memory(
+            _crf_call(backend, size, device, args), device, 1)
+        result = dict(peak_mib=peak)
+    else:  # interleaved timing of torch and pydensecrf
+        calls = dict(torch=_crf_call('torch', size, device, args),
+                     pydensecrf=_crf_call('pydensecrf', size, 'cpu', args))
+        sync = (torch.cuda.synchronize if device.startswith('cuda') else
+                (lambda: None))
+        outs = {name: call() for name, call in calls.items()}  # warm-up
+        times = {name: [] for name in calls}
+        for _ in range(args.repeats):
+            for name, call in calls.items():
+                sync()
+                start = time.perf_counter()
+                call()
+                sync()
+                times[name].append(time.perf_counter() - start)
+        ours, ref = outs['torch'], outs['pydensecrf']
+        result = dict(
+            torch_s=float(np.median(times['torch'])),
+            pydensecrf_s=float(np.median(times['pydensecrf'])),
+            ratio=float(
+                np.median(
+                    np.array(times['torch']) / np.array(times['pydensecrf']))),
+            max_diff=float(np.abs(ours - ref).max()),
+            label_agreement=float((ours.argmax(0) == ref.argmax(0)).mean()))
     print(json.dumps(result))
     return result
 
 
-def measure(args, backend, size, device, tmp_dir) -> dict:
-    from mmseg_weak.testing.profiling import measure_in_subprocess
+def measure(args, mode, backend, size, device, threads) -> dict:
     cmd = [
         sys.executable,
-        osp.abspath(__file__), '--worker', backend, size, device, '--threads',
-        str(args.threads if backend == 'torch' else 1), '--iters',
+        osp.abspath(__file__), '--worker', mode, backend, size, device,
+        '--threads',
+        str(threads), '--iters',
         str(args.iters), '--repeats',
         str(args.repeats), '--image', args.image, '--noise',
-        str(args.noise)
+        str(args.noise), '--batch',
+        str(args.batch)
     ]
-    return measure_in_subprocess(cmd,
-                                 args.threads if backend == 'torch' else 1,
-                                 f'{backend} {size} {device}',
-                                 CRF_BENCH_DIR=tmp_dir)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{mode} {backend} {size} {device} failed:\n'
+                           f'{proc.stderr}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -141,45 +198,43 @@ def main(argv=None):
     if args.worker:
         run_worker(args)
         return
-    import tempfile
-
-    import numpy as np
     import torch
     try:
         import pydensecrf  # noqa: F401
-        has_ref = True
     except ImportError:
-        has_ref = False
-        print('pydensecrf2 is not installed: timing the torch backend only')
+        sys.exit('pydensecrf2 is not installed: nothing to compare with')
     devices = args.devices or (['cpu'] +
                                (['cuda'] if torch.cuda.is_available() else []))
     rows = []
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        for size in args.sizes:
-            ref = (measure(args, 'pydensecrf', size, 'cpu', tmp_dir)
-                   if has_ref else None)
-            ref_out = np.load(ref['out']) if ref else None
-            for device in devices:
-                ours = measure(args, 'torch', size, device, tmp_dir)
-                out = np.load(ours['out'])
-                agree = diff = None
-                if ref_out is not None:
-                    diff = float(np.abs(out - ref_out).max())
-                    agree = float((out.argmax(0) == ref_out.argmax(0)).mean())
-                rows.append((size, device, ours, ref, diff, agree))
+    for size in args.sizes:
+        for device in devices:
+            counts = args.threads if device == 'cpu' else args.threads[:1]
+            for threads in counts:
+                res = measure(args, 'time', 'torch', size, device, threads)
+                rows.append((size, device, threads, res))
+    batch = (f'batches of {args.batch} (torch: DenseCRF module)'
+             if args.batch > 1 else 'one image per call')
     print(f'\nDense CRF, {args.iters} iterations, default parameters, '
-          f'{args.image} image; torch on CPU with {args.threads} threads, '
-          'pydensecrf single-threaded')
-    print('| CxHxW | torch device | torch s | torch peak MiB | pydensecrf s |'
-          ' pydensecrf peak MiB | max abs prob diff | label agreement |')
+          f'{args.image} image, {batch}; pydensecrf single-threaded; times '
+          f'are medians of {args.repeats} alternating calls')
+    print('| CxHxW | torch device | torch threads | torch s | pydensecrf s |'
+          ' torch / pydensecrf | max abs prob diff | label agreement |')
     print('|---|---|---:|---:|---:|---:|---:|---:|')
-    for size, device, ours, ref, diff, agree in rows:
-        ref_cols = (f'{ref["seconds"]:.3f} | {ref["peak_mib"]:.0f}'
-                    if ref else 'n/a | n/a')
-        cmp_cols = (f'{diff:.1e} | {100 * agree:.3f}%'
-                    if diff is not None else 'n/a | n/a')
-        print(f'| {size} | {device} | {ours["seconds"]:.3f} | '
-              f'{ours["peak_mib"]:.0f} | {ref_cols} | {cmp_cols} |')
+    for size, device, threads, res in rows:
+        threads = threads if device == 'cpu' else '-'
+        print(f'| {size} | {device} | {threads} | {res["torch_s"]:.3f} | '
+              f'{res["pydensecrf_s"]:.3f} | {res["ratio"]:.2f} | '
+              f'{res["max_diff"]:.1e} | '
+              f'{100 * res["label_agreement"]:.3f}% |')
+    if args.memory:
+        print('\n| CxHxW | backend (device) | peak MiB |')
+        print('|---|---|---:|')
+        for size in args.sizes:
+            for backend, device in ([('pydensecrf', 'cpu')] +
+                                    [('torch', d) for d in devices]):
+                peak = measure(args, 'memory', backend, size, device,
+                               args.threads[0])['peak_mib']
+                print(f'| {size} | {backend} ({device}) | {peak:.0f} |')
 
 
 if __name__ == '__main__':

@@ -20,13 +20,17 @@ authors' implementation (which scales by ``0.1 * sigma`` where the paper writes
 ``sigma ** 2``), which we match numerically.
 
 Implementation: the affinity is computed once per image as ``K = 8 * D``
-weights per pixel; each iteration then adds ``K`` shifted views of one
-replicate-padded copy of the mask, weighted in place (``addcmul_``), so no
-``B x C x K x H x W`` tensor is ever built. On CPU the batch is processed in
-chunks small enough to stay in cache.
+weights per pixel (shifted views of one replicate-padded copy of the image).
+An iteration is then one weighted gather: with the mask in the ``(H * W, C)``
+layout, every pixel is the weighted sum of the ``K`` rows of its neighbours
+(their indices clamped to the image, which is replicate padding), i.e. one
+``F.embedding_bag`` call with the affinities as per-sample weights. Nothing
+of size ``C x K x H x W`` is built, there are ``num_iter`` operations per
+image whatever ``K`` is. On CPU the images of a batch run in parallel
+worker threads with serial operations; no thread setting of the caller or
+of the process is changed (the call is safe from several threads at once).
 """
-import contextlib
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -34,16 +38,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg.registry import MODELS
+from .serial_threads import map_serial_threads
 
 __all__ = [
     'PixelAdaptiveMaskRefinement', 'pamr_neighbour_offsets',
     'pamr_affinity', 'pamr_refine'
 ]
 
-#: Bytes of working data (two padded mask buffers and the flat weights) per
-#: CPU chunk: about two 21-class masks of 81x81 pixels, which keeps the 8*D
-#: shifted passes of an iteration in cache.
-_CPU_CHUNK_BYTES = 10 * 1024 * 1024
+#: Bytes of image working data (the image, its padded copy and the
+#: per-pixel scale) per chunk of images of :func:`pamr_affinity` on CPU:
+#: one or two 3-channel images of about 100x100 pixels, which keeps the
+#: shifted passes in cache.
+_CPU_CHUNK_BYTES = 1024 * 1024
 
 
 def pamr_neighbour_offsets(dilations: Sequence[int]) -> List[Tuple[int, int]]:
@@ -91,9 +97,35 @@ def pamr_affinity(image: Tensor, dilations: Sequence[int]) -> Tensor:
     if image.dim() != 4:
         raise ValueError(
             f'image must be (B, K, H, W), got {tuple(image.shape)}')
+    return _pixel_affinity(image, dilations).permute(0, 3, 1,
+                                                     2).contiguous()
+
+
+def _pixel_affinity(image: Tensor, dilations: Sequence[int]) -> Tensor:
+    """:func:`pamr_affinity` in the ``(B, H, W, 8 * len(dilations))``
+    layout (a pixel's weights contiguous), computed in chunks of images."""
     dtype = image.dtype if image.is_floating_point() else torch.float32
-    image = image.to(dtype)
-    _, _, height, width = image.shape
+    batch, channels, height, width = image.shape
+    pad = max(dilations)
+    out = image.new_empty(
+        (batch, height, width, 8 * len(dilations)), dtype=dtype)
+    if image.device.type == 'cpu':
+        per_image = channels * (2 * height * width +
+                                (height + 2 * pad) * (width + 2 * pad)) * 4
+        chunk = max(1, _CPU_CHUNK_BYTES // per_image)
+    else:
+        chunk = batch
+    for start in range(0, batch, chunk):
+        _affinity_chunk(image[start:start + chunk].to(dtype), dilations,
+                        out[start:start + chunk])
+    return out
+
+
+def _affinity_chunk(image: Tensor, dilations: Sequence[int],
+                    out: Tensor) -> None:
+    """Eq. 8 and the softmax for ``(n, K, H, W)`` images, written into the
+    ``(n, H, W, 8 * len(dilations))`` ``out``."""
+    _, channels, height, width = image.shape
     pad = max(dilations)
     padded = F.pad(image, [pad] * 4, mode='replicate')
 
@@ -112,94 +144,28 @@ def pamr_affinity(image: Tensor, dilations: Sequence[int]) -> Tensor:
     # 1 / (1e-8 + 0.1 * std), shared by all neighbours
     inv_scale = var.sqrt_().mul_(0.1).add_(1e-8).reciprocal_()
     # the softmax below divides by the number of channels (mean over K)
-    inv_scale /= -image.shape[1]
+    inv_scale /= -channels
 
-    offsets = pamr_neighbour_offsets(dilations)
-    logits = image.new_empty((image.shape[0], len(offsets), height, width))
-    for k, (dy, dx) in enumerate(offsets):
+    for k, (dy, dx) in enumerate(pamr_neighbour_offsets(dilations)):
         diff = (image - _shifted(padded, pad, dy, dx, height, width)).abs_()
-        torch.sum(diff.mul_(inv_scale), dim=1, out=logits[:, k])
-    return torch.softmax(logits, dim=1)
+        torch.sum(diff.mul_(inv_scale), dim=1, out=out[..., k])
+    out.copy_(torch.softmax(out, dim=-1))
 
 
-def _replicate_border_(padded: Tensor, pad: int) -> None:
-    """Fill the ``pad``-wide border of ``padded`` in place by replicating the
-    interior's edge pixels (what ``F.pad(..., mode='replicate')`` does)."""
-    height = padded.shape[-2] - 2 * pad
-    width = padded.shape[-1] - 2 * pad
-    rows = padded[..., pad:pad + height, :]
-    rows[..., :pad].copy_(rows[..., pad:pad + 1].expand_as(rows[..., :pad]))
-    rows[..., pad + width:].copy_(rows[..., pad + width - 1:pad +
-                                       width].expand_as(rows[..., :pad]))
-    padded[..., :pad, :].copy_(padded[..., pad:pad + 1, :].expand_as(
-        padded[..., :pad, :]))
-    padded[..., pad + height:, :].copy_(
-        padded[..., pad + height - 1:pad + height, :].expand_as(
-            padded[..., :pad, :]))
-
-
-def _chunk_size(batch: int, per_image_bytes: int, device: torch.device) -> int:
-    """Images per chunk: the whole batch on GPU; on CPU as many as fit in
-    :data:`_CPU_CHUNK_BYTES`, and at most a 1/num_threads share of the batch
-    so every thread gets work."""
-    if device.type != 'cpu':
-        return batch
-    share = -(-batch // max(torch.get_num_threads(), 1))
-    return max(1, min(share, _CPU_CHUNK_BYTES // max(per_image_bytes, 1)))
-
-
-def _refine_chunk(image: Optional[Tensor], mask: Tensor,
-                  affinity: Optional[Tensor], num_iter: int,
-                  dilations: Sequence[int], out: Tensor) -> None:
-    """PAMR iterations for a chunk of images, written into ``out``."""
-    if affinity is None:
-        affinity = pamr_affinity(image, dilations)
-    affinity = affinity.to(mask.dtype)
-    offsets = pamr_neighbour_offsets(dilations)
-    num, channels, height, width = mask.shape
-    pad = max(dilations)
-    padded_h, padded_w = height + 2 * pad, width + 2 * pad
-    # Flat layout: a shift (dy, dx) of the padded mask is the contiguous
-    # range starting ``dy * padded_w + dx`` further. The computed range covers
-    # the interior rows including the horizontal padding between them (whose
-    # values are overwritten by the replicate border), from the first interior
-    # pixel to the last one.
-    first = pad * padded_w + pad
-    length = (height - 1) * padded_w + width
-    shifts = [dy * padded_w + dx for dy, dx in offsets]
-    # weights in the flat layout (zero on the horizontal padding)
-    aff = affinity.new_zeros((num, len(offsets), height, padded_w))
-    aff[..., :width] = affinity
-    aff = aff.view(num, len(offsets), 1, -1)[..., :length]
-    buffers = [
-        F.pad(mask, [pad] * 4, mode='replicate'),
-        mask.new_empty((num, channels, padded_h, padded_w))
-    ]
-    for it in range(num_iter):
-        src = buffers[it % 2].view(num, channels, -1)
-        dst = buffers[(it + 1) % 2]
-        acc = dst.view(num, channels, -1)[..., first:first + length]
-        for k, shift in enumerate(shifts):
-            view = src[..., first + shift:first + shift + length]
-            if k == 0:
-                torch.mul(view, aff[:, k], out=acc)
-            else:
-                acc.addcmul_(view, aff[:, k])
-        if it < num_iter - 1:
-            _replicate_border_(dst, pad)
-    out.copy_(buffers[num_iter % 2][..., pad:pad + height, pad:pad + width])
-
-
-@contextlib.contextmanager
-def _single_threaded_ops():
-    """Run torch CPU ops single-threaded inside the block (the caller
-    parallelises over chunks instead), restoring the thread count after."""
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(num_threads)
+@functools.lru_cache(maxsize=8)
+def _neighbour_index(height: int, width: int, dilations: Tuple[int, ...],
+                     device: torch.device) -> Tensor:
+    """``(H * W, 8 * len(dilations))`` long: the flat index of every pixel's
+    neighbours in the order of :func:`pamr_neighbour_offsets`, clamped to
+    the image (replicate padding). Cached (read-only) for the last few
+    sizes."""
+    offsets = torch.tensor(pamr_neighbour_offsets(dilations), device=device)
+    rows = (torch.arange(height, device=device)[:, None] +
+            offsets[:, 0]).clamp_(0, height - 1)
+    cols = (torch.arange(width, device=device)[:, None] +
+            offsets[:, 1]).clamp_(0, width - 1)
+    return (rows[:, None, :] * width + cols[None, :, :]).view(
+        height * width, -1)
 
 
 @torch.no_grad()
@@ -210,11 +176,16 @@ def pamr_refine(image: Tensor,
                 affinity: Optional[Tensor] = None) -> Tensor:
     """Refine soft masks with PAMR (Eq. 7).
 
-    On CPU the batch is split into cache-sized chunks of images; with more
-    than one torch thread the chunks run in parallel, one thread each (for the
-    duration of the call ``torch.set_num_threads(1)`` is in effect and then
-    restored), which is far faster and steadier than per-operation threading
-    for these small operations. On GPU the whole batch is one chunk.
+    Every iteration is one weighted gather per image (``F.embedding_bag``
+    over the ``(H * W, C)`` mask with the affinities as weights). On CPU with
+    several torch threads a batch is split into chunks of images that run
+    in parallel worker threads, each with serial torch operations, and a
+    single image runs serially in the calling thread (see
+    :func:`~mmseg_weak.models.utils.serial_threads.map_serial_threads`:
+    these small operations gain little from intra-op threads and suffer
+    badly from them on a busy CPU). No thread setting of another thread or
+    of the process is changed: calling this from several threads at once is
+    safe.
 
     Args:
         image (Tensor): ``(B, K, H, W)`` image.
@@ -248,26 +219,47 @@ def pamr_refine(image: Tensor,
                          f'dilations {dilations} give {num_offsets}')
     if num_iter <= 0:
         return mask.clone()
-    image = image.detach()
 
+    # float32/float64 as given; half precision masks are refined in float32
+    dtype = mask.dtype if mask.dtype in (torch.float32,
+                                         torch.float64) else torch.float32
+    image = image.detach()
+    index = _neighbour_index(int(height), int(width), dilations,
+                             mask.device)
     batch, channels = mask.shape[:2]
-    pad = max(dilations)
-    per_image = (channels * (height + 2 * pad) * (width + 2 * pad) * 2 +
-                 num_offsets * height * (width + 2 * pad)) * 4
-    chunk = _chunk_size(batch, per_image, mask.device)
     out = torch.empty_like(mask, memory_format=torch.contiguous_format)
-    jobs = [(image[s:s + chunk], mask[s:s + chunk],
-             None if affinity is None else affinity[s:s + chunk],
-             num_iter, dilations, out[s:s + chunk])
-            for s in range(0, batch, chunk)]
-    workers = min(torch.get_num_threads(), len(jobs))
-    if mask.device.type != 'cpu' or workers <= 1:
-        for job in jobs:
-            _refine_chunk(*job)
-        return out
-    with _single_threaded_ops(), ThreadPoolExecutor(workers) as executor:
-        # list() re-raises a worker's exception here
-        list(executor.map(lambda job: _refine_chunk(*job), jobs))
+
+    @torch.no_grad()  # (grad mode is per thread)
+    def refine(start: int) -> None:
+        stop = min(start + chunk, batch)
+        if affinity is None:
+            weights = _pixel_affinity(image[start:stop], dilations)
+        else:
+            weights = affinity[start:stop].detach().permute(0, 2, 3, 1)
+        weights = weights.to(dtype).reshape(stop - start, height * width,
+                                            num_offsets)
+        for b in range(start, stop):
+            # (H * W, C): a pixel's class scores are one contiguous row
+            values = mask[b].reshape(channels, -1).t().to(dtype).contiguous()
+            for _ in range(num_iter):
+                values = F.embedding_bag(index,
+                                         values,
+                                         mode='sum',
+                                         per_sample_weights=weights[b -
+                                                                    start])
+            out[b].copy_(values.t().view(channels, height, width))
+
+    # CPU: chunks of images small enough to stay in cache, and at most a
+    # 1/threads share of the batch so that every thread gets work
+    if mask.device.type == 'cpu':
+        per_image = image.shape[1] * (2 * height * width +
+                                      (height + 2 * max(dilations)) *
+                                      (width + 2 * max(dilations))) * 4
+        share = -(-batch // max(torch.get_num_threads(), 1))
+        chunk = max(1, min(share, _CPU_CHUNK_BYTES // per_image))
+    else:
+        chunk = batch
+    map_serial_threads(refine, range(0, batch, chunk), mask.device)
     return out
 
 

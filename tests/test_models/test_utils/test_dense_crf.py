@@ -285,6 +285,152 @@ def test_packed_and_rowwise_vertex_keys_agree(monkeypatch):
     np.testing.assert_allclose(rowwise, packed, rtol=0, atol=1e-6)
 
 
+def _lattice_by_point(features):
+    """Per-point, float32 construction of the permutohedral lattice
+    (elevation, nearest remainder-0 point, coordinate ranks, barycentric
+    weights, simplex vertex keys), as in Adams et al. 2010 / Krähenbühl's
+    code, with plain Python loops: ``(keys, bary)`` lists of the ``d + 1``
+    vertex keys (tuples of the first d coordinates) and weights of every
+    point."""
+    num, d = features.shape
+    inv_std = np.float32(np.sqrt(2.0 / 3.0) * (d + 1))
+    scale = np.array([1.0 / np.sqrt((i + 2) * (i + 1)) * inv_std
+                      for i in range(d)], np.float32)
+    down = np.float32(1.0 / (d + 1))
+    all_keys, all_bary = [], []
+    for f in features.astype(np.float32):
+        elevated = np.zeros(d + 1, np.float32)
+        total = np.float32(0)
+        for j in range(d, 0, -1):
+            cf = f[j - 1] * scale[j - 1]
+            elevated[j] = total - np.float32(j) * cf
+            total = total + cf
+        elevated[0] = total
+        rounded = np.round(elevated * down)  # ties to even
+        rem0 = rounded * np.float32(d + 1)
+        rank = np.zeros(d + 1, np.int64)
+        delta = elevated - rem0
+        for i in range(d + 1):
+            for j in range(i + 1, d + 1):
+                if delta[i] < delta[j]:
+                    rank[i] += 1
+                else:
+                    rank[j] += 1
+        rank += int(rounded.sum())
+        for i in range(d + 1):
+            if rank[i] < 0:
+                rank[i] += d + 1
+                rem0[i] += d + 1
+            elif rank[i] > d:
+                rank[i] -= d + 1
+                rem0[i] -= d + 1
+        bary = np.zeros(d + 2, np.float32)
+        for i in range(d + 1):
+            v = (elevated[i] - rem0[i]) * down
+            bary[d - rank[i]] += v
+            bary[d + 1 - rank[i]] -= v
+        bary[0] += np.float32(1) + bary[d + 1]
+        all_keys.append([
+            tuple(
+                int(rem0[c]) + (r if rank[c] <= d - r else r - (d + 1))
+                for c in range(d)) for r in range(d + 1)
+        ])
+        all_bary.append(bary[:d + 1])
+    return all_keys, all_bary
+
+
+@pytest.mark.parametrize('kind', ['grid', 'colour', 'wide'])
+def test_lattice_structure_matches_a_per_point_construction(
+        kind, monkeypatch):
+    """The vectorised lattice build (points grouped per simplex, packed
+    vertex codes, splat lists expanded from the simplex groups, neighbour
+    lookup by code arithmetic, by a direct table for a small code range
+    (the spatial kernel) or by row deduplication for keys too wide to pack)
+    gives exactly the vertices, weights, splat lists and blur neighbours of
+    a per-point construction."""
+    rng = np.random.default_rng(3)
+    if kind == 'grid':  # the spatial kernel: a pixel grid / sxy
+        ys, xs = np.mgrid[0:9, 0:11]
+        features = np.stack([xs.ravel(), ys.ravel()], 1) / np.float32(1.7)
+    else:  # positions and colours, several points per simplex
+        features = np.concatenate([
+            rng.uniform(0, 1.5, (120, 2)),
+            rng.integers(0, 2, (120, 3)) * np.float32(0.9)
+        ], 1)
+    if kind == 'wide':
+        monkeypatch.setattr(dense_crf_module, '_MAX_PACKED_CODE', 1)
+    features = features.astype(np.float32)
+    lattice = PermutohedralLattice(torch.from_numpy(features))
+    num, d = features.shape
+    keys, bary = _lattice_by_point(features)
+
+    # slice: the same weights, and one vertex id per distinct key
+    alpha = np.float32(1.0 / (1.0 + 2.0**(-d)))
+    np.testing.assert_array_equal(lattice._slice_weight.numpy(),
+                                  np.stack(bary) * alpha)
+    key_of = {}
+    for p in range(num):
+        for r in range(d + 1):
+            vertex = int(lattice._slice_index[p, r])
+            assert key_of.setdefault(vertex, keys[p][r]) == keys[p][r]
+    assert len(key_of) == lattice.num_vertices
+    assert len(set(key_of.values())) == lattice.num_vertices
+
+    # splat: every vertex gathers exactly the (point, weight) pairs using it
+    ends = list(lattice._splat_start[1:].tolist()) + [num * (d + 1)]
+    splat = {}
+    for vertex, (start, end) in enumerate(
+            zip(lattice._splat_start.tolist(), ends)):
+        splat[vertex] = sorted(
+            zip(lattice._splat_index[start:end].tolist(),
+                lattice._splat_weight[start:end].tolist()))
+    expected = {v: [] for v in range(lattice.num_vertices)}
+    for p in range(num):
+        for r in range(d + 1):
+            expected[int(lattice._slice_index[p, r])].append(
+                (p, float(bary[p][r])))
+    assert splat == {v: sorted(pairs) for v, pairs in expected.items()}
+
+    # blur: along axis j the neighbours are key -+ (1, .., 1, -d at j)
+    vertex_of = {key: vertex for vertex, key in key_of.items()}
+    for axis, (index, weight) in enumerate(lattice._blur):
+        step = np.ones(d, np.int64)
+        if axis < d:
+            step[axis] = -d
+        for vertex, key in key_of.items():
+            assert index[vertex, 2] == vertex and weight[vertex, 2] == 1
+            for col, sign in ((0, -1), (1, 1)):
+                neighbour = vertex_of.get(tuple(np.array(key) + sign * step))
+                if neighbour is None:
+                    assert weight[vertex, col] == 0
+                else:
+                    assert index[vertex, col] == neighbour
+                    assert weight[vertex, col] == 0.5
+
+
+def test_fused_mean_field_logits_equal_the_kernel_filters():
+    """One splat/blur/slice chain for both kernels, with the
+    normalisations, weights and unary folded in, computes ``log p + sum_k
+    w_k D_k^-1/2 K_k D_k^-1/2 q`` of the separate lattice filters."""
+    gen = torch.Generator().manual_seed(0)
+    num, classes = 150, 5
+    positions = torch.rand(num, 2, generator=gen) * 6
+    colours = torch.rand(num, 3, generator=gen) * 4
+    kernels = [(3.0, PermutohedralLattice(positions)),
+               (10.0, PermutohedralLattice(torch.cat([positions, colours],
+                                                     1)))]
+    log_p = torch.log(torch.rand(num, classes, generator=gen))
+    q = torch.softmax(torch.randn(num, classes, generator=gen), 1)
+    expected = log_p.clone()
+    for weight, lattice in kernels:
+        norm = lattice.filter(torch.ones(num, 1)).rsqrt()
+        expected += weight * norm * lattice.filter(norm * q)
+    logits = dense_crf_module._MeanFieldLogits(log_p, kernels)
+    torch.testing.assert_close(logits(q), expected, rtol=1e-5, atol=1e-5)
+    # the operator can be applied repeatedly (its table is reused)
+    torch.testing.assert_close(logits(q), expected, rtol=1e-5, atol=1e-5)
+
+
 # --------------------------------------------------------------------------
 # types, devices, module
 
@@ -343,6 +489,45 @@ def test_module_matches_the_function_per_image(backend):
     torch.testing.assert_close(crf(probs, images.float() + 0.2), out)
     assert 'backend' in repr(crf)
 
+
+@pytest.fixture
+def two_torch_threads():
+    """Two torch threads (so that batches use worker threads), restored
+    after (other test modules set their own count at import)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures('two_torch_threads')
+def test_module_is_safe_from_concurrent_threads():
+    """Two fresh threads running the module at once get the result of a
+    lone call and the process's torch thread count (nothing changes it)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    crf = DenseCRF(num_iter=3)
+    probs = torch.stack([
+        torch.from_numpy(_softmax_probs(4, 12, 14, seed=s)) for s in (0, 1)
+    ])
+    images = torch.stack([
+        torch.from_numpy(_regions_image(12, 14, seed=s)) for s in (0, 1)
+    ]).permute(0, 3, 1, 2)
+    expected = crf(probs, images)
+    threads = torch.get_num_threads()
+    barrier = Barrier(2)
+
+    def work(_):
+        barrier.wait()  # no torch call before: the thread is fresh
+        return crf(probs, images), torch.get_num_threads()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(work, range(2)))
+    for out, count in results:
+        assert count == threads
+        assert torch.equal(out, expected)
+    assert torch.get_num_threads() == threads
 
 # --------------------------------------------------------------------------
 # errors

@@ -153,3 +153,43 @@ def test_bad_arguments():
         PixelAdaptiveMaskRefinement(dilations=(0, 1))
     with pytest.raises(ValueError):
         pamr_refine(_image(2), _soft_mask(3))
+
+
+@pytest.fixture
+def two_torch_threads():
+    """Two torch threads (so that batches use worker threads), restored
+    after (other test modules set their own count at import)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures('two_torch_threads')
+def test_concurrent_calls_from_threads_are_safe():
+    """Two fresh Python threads refining at once (e.g. a thread pool of
+    pseudo-label workers) get the result of a lone call, and end with the
+    process's torch thread count, which is itself unchanged (a call that
+    set the count temporarily would leak its value into a thread that
+    starts meanwhile)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    img, mask = _image(3, 20, 24), _soft_mask(3, 4, 20, 24)
+    expected = pamr_refine(img, mask)
+    threads = torch.get_num_threads()
+    barrier = Barrier(2)
+
+    def work(_):
+        barrier.wait()  # no torch call before: the thread is fresh
+        outs = [pamr_refine(img, mask) for _ in range(4)]
+        return outs, torch.get_num_threads()
+
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(work, range(2)))
+        for outs, count in results:
+            assert count == threads
+            for out in outs:
+                assert torch.equal(out, expected)
+        assert torch.get_num_threads() == threads
