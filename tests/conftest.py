@@ -75,3 +75,13 @@ def cityscapes_root(tmp_path_factory) -> str:
 def synth_metainfo() -> dict:
     return dict(classes=('background', 'aeroplane', 'bicycle', 'bird',
                          'boat', 'bottle'))
+
+
+@pytest.fixture
+def two_torch_threads():
+    """Two torch threads (so that batches use worker threads), restored
+    after (other test modules set their own count at import)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)

@@ -20,9 +20,9 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...utils.choices import check_choice
+from ..utils.reference_init import kaiming_fan_in_init
 
 __all__ = ['DeepLabV3PlusPlainHead']
 
@@ -164,13 +164,7 @@ class DeepLabV3PlusPlainHead(BaseDecodeHead):
         super().init_weights()
         if not self.reference_init or initialised:
             return
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                m.reset_parameters()  # PyTorch's default bias
-                nn.init.kaiming_normal_(m.weight)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.affine:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_fan_in_init(self)
 
     def _forward_feature(self, inputs: List[Tensor]) -> Tensor:
         """``(B, channels, H1, W1)`` features before ``cls_seg``, at the

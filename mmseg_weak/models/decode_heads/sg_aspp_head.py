@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...utils.choices import check_choice
+from ..utils.reference_init import kaiming_fan_in_init
 from ..utils.stochastic_gate import GlobalCueInjection, StochasticGate
 from .ngwp_head import NGWPHead
 
@@ -192,13 +193,7 @@ class StochasticGateASPPHead(NGWPHead):
         super().init_weights()
         if not self.reference_init:
             return
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                m.reset_parameters()  # PyTorch's default bias
-                nn.init.kaiming_normal_(m.weight)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)) and m.affine:
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_fan_in_init(self)
 
     def _aspp(self, x: Tensor) -> Tensor:
         pool = resize(

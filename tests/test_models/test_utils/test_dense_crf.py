@@ -490,16 +490,6 @@ def test_module_matches_the_function_per_image(backend):
     assert 'backend' in repr(crf)
 
 
-@pytest.fixture
-def two_torch_threads():
-    """Two torch threads (so that batches use worker threads), restored
-    after (other test modules set their own count at import)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.usefixtures('two_torch_threads')
 def test_module_is_safe_from_concurrent_threads():
     """Two fresh threads running the module at once get the result of a

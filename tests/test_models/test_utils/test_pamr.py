@@ -155,16 +155,6 @@ def test_bad_arguments():
         pamr_refine(_image(2), _soft_mask(3))
 
 
-@pytest.fixture
-def two_torch_threads():
-    """Two torch threads (so that batches use worker threads), restored
-    after (other test modules set their own count at import)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.usefixtures('two_torch_threads')
 def test_concurrent_calls_from_threads_are_safe():
     """Two fresh Python threads refining at once (e.g. a thread pool of
