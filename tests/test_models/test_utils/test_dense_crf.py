@@ -271,7 +271,11 @@ def test_backends_agree(case):
     kwargs = dict(num_iter=case.get('num_iter', 10), **case.get('params', {}))
     ours = dense_crf(probs, image, backend='torch', **kwargs)
     ref = dense_crf(probs, image, backend='pydensecrf', **kwargs)
-    np.testing.assert_allclose(ours, ref, rtol=0, atol=BACKEND_ATOL)
+    # a uniform-noise image is ill-conditioned for float32 mean field: one
+    # ulp of change in pydensecrf's own input moves its output by up to
+    # 2.1e-5 (measured), so only there the tolerance is that sensitivity
+    atol = 3e-5 if case.get('noise_image') else BACKEND_ATOL
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=atol)
     np.testing.assert_array_equal(ours.argmax(0), ref.argmax(0))
 
 
