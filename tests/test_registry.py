@@ -1,8 +1,8 @@
 """Every public component is reachable through MMSeg's registries."""
 import pytest
+from mmseg.registry import DATASETS, TRANSFORMS
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import DATASETS, TRANSFORMS
 
 TRANSFORM_NAMES = [
     'LoadVerifiedAnnotations', 'LoadBoxAnnotations', 'LoadImageLabels',

@@ -15,20 +15,18 @@ import os
 # (see mmseg_weak.utils.dist_utils.exit_with_launcher).
 _PARENT_PID = os.getppid()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os.path as osp  # noqa: E402
+import argparse
+import json
+import os.path as osp
 
-from mmengine.config import Config, ConfigDict  # noqa: E402
-from mmengine.dist import is_main_process  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config, ConfigDict
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
 
-from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
-                              ignore_known_warnings)
-from mmseg_weak.utils.dist_utils import exit_with_launcher  # noqa: E402
-from mmseg_weak.utils.runner_cli import (add_runner_args,  # noqa: E402
-                                         build_runner, load_runner_config,
-                                         parse_runner_args)
+from mmseg_weak.utils import cleanup_distributed, ignore_known_warnings
+from mmseg_weak.utils.dist_utils import exit_with_launcher
+from mmseg_weak.utils.runner_cli import (add_runner_args, build_runner,
+                                         load_runner_config, parse_runner_args)
 
 ignore_known_warnings()
 

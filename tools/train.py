@@ -17,19 +17,17 @@ import os
 # (see mmseg_weak.utils.dist_utils.exit_with_launcher).
 _PARENT_PID = os.getppid()
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
+import argparse
+import logging
+import sys
 
-from mmengine.device import get_device  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
+from mmengine.device import get_device
+from mmengine.logging import print_log
 
-from mmseg_weak.utils import (cleanup_distributed,  # noqa: E402
-                              ignore_known_warnings)
-from mmseg_weak.utils.dist_utils import exit_with_launcher  # noqa: E402
-from mmseg_weak.utils.runner_cli import (add_runner_args,  # noqa: E402
-                                         build_runner, load_runner_config,
-                                         parse_runner_args)
+from mmseg_weak.utils import cleanup_distributed, ignore_known_warnings
+from mmseg_weak.utils.dist_utils import exit_with_launcher
+from mmseg_weak.utils.runner_cli import (add_runner_args, build_runner,
+                                         load_runner_config, parse_runner_args)
 
 ignore_known_warnings()
 

@@ -28,8 +28,8 @@ from typing import List, Tuple
 from mmdet.datasets.coco import CocoDataset
 from mmseg.registry import DATASETS
 
-from ..utils.supervision import FULL
 from ..utils.label_png import voc_palette
+from ..utils.supervision import FULL
 from .voc_weak import WeakVOCDataset
 
 __all__ = [

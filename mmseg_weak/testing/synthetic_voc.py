@@ -22,7 +22,6 @@ only, so the output is byte-identical for a given seed whatever the number of
 worker processes.
 """
 from __future__ import annotations
-
 import colorsys
 import multiprocessing
 import os

@@ -22,9 +22,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmseg.registry import MODELS
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import MODELS
 
 torch.set_num_threads(2)
 

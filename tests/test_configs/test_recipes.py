@@ -10,9 +10,9 @@ import sys
 
 import cv2
 import mmcv
-import torch
 import numpy as np
 import pytest
+import torch
 from config_utils import tiny_config
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmseg.registry import DATASETS
 from PIL import Image
 
-from mmseg.registry import DATASETS
 from mmseg_weak.datasets import (COCO2014_UNUSED_IDS, AnnotationError,
                                  WeakCOCODataset, coco2014_classes)
 from mmseg_weak.datasets.transforms import (LoadImageLabels,

@@ -5,9 +5,9 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmseg.registry import DATA_SAMPLERS, DATASETS
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import DATA_SAMPLERS, DATASETS
 
 CLASSES = ('background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle')
 

@@ -8,9 +8,9 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmseg.registry import MODELS
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import MODELS
 from mmseg_weak.datasets.splits import write_splits
 
 CONFIG = 'configs/_base_/datasets/synthetic_voc_semi.py'

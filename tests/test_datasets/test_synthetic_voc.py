@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from mmseg_weak.testing.synthetic_voc import (MIN_VISIBLE_PIXELS,
-                                               SYNTHETIC_CLASSES, VOC_PALETTE,
-                                               generate_synthetic_voc,
-                                               render_sample)
+                                              SYNTHETIC_CLASSES, VOC_PALETTE,
+                                              generate_synthetic_voc,
+                                              render_sample)
 
 NUM_AUG, NUM_TRAIN, NUM_VAL = 12, 4, 5
 FLAT_PALETTE = [c for rgb in VOC_PALETTE for c in rgb]

@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 
 from mmseg_weak.datasets.voc_annotation import parse_voc_xml
-from mmseg_weak.utils.label_png import write_label_png
 from mmseg_weak.utils.cam_io import CAMFileError, save_cams
+from mmseg_weak.utils.label_png import write_label_png
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASSES = ['background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle']
@@ -330,8 +330,7 @@ def test_presets_equal_the_shared_functions(voc_root, cams, tmp_path, method,
                                             extra):
     """The presets run the registered transforms and give the output of
     ``pseudo_mask_from_cams`` (the library function they replaced)."""
-    from mmseg_weak.models.utils.cam_pseudo_masks import \
-        pseudo_mask_from_cams
+    from mmseg_weak.models.utils.cam_pseudo_masks import pseudo_mask_from_cams
     from mmseg_weak.utils.cam_io import load_cams
     argv = _argv(voc_root, cams, tmp_path, '--method', method, '--crf-iters',
                  '3', *extra)

@@ -395,6 +395,7 @@ def test_quiet_runner_console(tmp_path, capsys, monkeypatch):
     console; mmengine's full text in the log file."""
     from mmseg_weak.utils.dist_utils import (compact_config_text,
                                              quiet_runner_console)
+
     # restore Runner.build_logger after the test
     monkeypatch.setattr(Runner, 'build_logger', Runner.build_logger)
     quiet_runner_console(show_config=True)

@@ -23,8 +23,8 @@ from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.utils import mkdir_or_exist
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.utils import (ignore_known_warnings,
                               register_checkpoint_safe_globals)
 

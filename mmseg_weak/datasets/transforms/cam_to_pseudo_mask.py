@@ -28,8 +28,8 @@ from mmseg.registry import TRANSFORMS
 from ...models.utils.cam_pseudo_masks import (BASELINE_CRF_CFG, PPMG_CRF_CFG,
                                               add_background,
                                               coefficient_of_variation,
-                                              cov_smooth, normalize_cams,
-                                              ppmg, run_crf)
+                                              cov_smooth, normalize_cams, ppmg,
+                                              run_crf)
 from ...utils.soft_maps import (PseudoLabelError, describe, get_soft_map,
                                 labels_from_soft_map, rgb_image, set_seg_map,
                                 set_soft_map)

@@ -21,11 +21,11 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner.loops import IterBasedTrainLoop
-
 from mmseg.evaluation.metrics import IoUMetric
 from mmseg.registry import DATASETS, HOOKS
-from ...utils.soft_maps import labels_from_soft_map
+
 from ...utils.label_png import write_label_png
+from ...utils.soft_maps import labels_from_soft_map
 from ...utils.supervision import (BOX, FULL, IMAGE_LABEL, PSEUDO_MASK,
                                   check_supervision)
 from .round_poly_lr import RoundPolyLR, check_round_iters, resolve_round_iters

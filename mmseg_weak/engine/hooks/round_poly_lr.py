@@ -23,7 +23,6 @@ from typing import List, Sequence, Union
 
 from mmengine.optim.scheduler import PolyLR
 from mmengine.optim.scheduler.param_scheduler import INF
-
 from mmseg.registry import PARAM_SCHEDULERS
 
 __all__ = ['RoundPolyLR', 'check_round_iters', 'resolve_round_iters']

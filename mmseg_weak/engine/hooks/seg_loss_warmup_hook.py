@@ -8,9 +8,8 @@ from typing import List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from torch import nn
-
 from mmseg.registry import HOOKS
+from torch import nn
 
 __all__ = ['SegLossWarmupHook']
 

@@ -8,11 +8,11 @@ Eq. 1-2 (CAM: Zhou et al., CVPR 2016).
 from typing import List, Optional, Tuple
 
 import torch
-from torch import Tensor, nn
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
+from torch import Tensor, nn
+
 from .ngwp_head import stack_image_labels
 
 __all__ = ['CAMHead']

@@ -9,12 +9,12 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from torch import Tensor, nn
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.losses import accuracy
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
+from torch import Tensor, nn
+
 from ..utils.pseudo_gt import pseudo_gt_from_masks
 
 __all__ = [

@@ -10,10 +10,9 @@ images, so that they do not corrupt ``C``; ``C_w`` is discarded at inference.
 """
 from typing import Sequence, Union
 
-from torch import Tensor
-
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+from torch import Tensor
 
 __all__ = ['PixelClassifierHead']
 

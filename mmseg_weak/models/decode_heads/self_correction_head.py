@@ -9,10 +9,10 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
-from ..utils.zero_loss import decode_loss_names, zero_loss
 from ...utils.supervision import BOX, FULL, indices_with_supervision
 from ..losses.soft_cross_entropy_loss import \
     soft_cross_entropy as _soft_cross_entropy
+from ..utils.zero_loss import decode_loss_names, zero_loss
 
 
 def soft_cross_entropy(logits: Tensor, target: Tensor,

@@ -53,14 +53,14 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmdet.models.utils import reweight_loss_dict
 from mmengine.logging import MessageHub
-from torch import Tensor, nn
-
 from mmseg.models.decode_heads import ASPPHead
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
-from mmdet.models.utils import reweight_loss_dict
+from torch import Tensor, nn
+
 from ...utils.supervision import PSEUDO_MASK, indices_with_supervision
 from ..utils.zero_loss import decode_loss_names, zero_loss
 

@@ -13,9 +13,9 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList, add_prefix
 from torch import Tensor, nn
 
-from ..utils.zero_loss import decode_loss_names, zero_loss
 from ...utils.checkpoint import register_checkpoint_safe_globals
 from ...utils.supervision import FULL, indices_with_supervision
+from ..utils.zero_loss import decode_loss_names, zero_loss
 from .box_conditioned_encoder_decoder import BoxConditionedEncoderDecoder
 
 

@@ -6,12 +6,11 @@ CVPR 2020 (https://arxiv.org/abs/2005.08104).
 """
 from typing import List, Optional
 
-from torch import Tensor
-
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from mmseg.utils.misc import add_prefix
+from torch import Tensor
 
 __all__ = ['SingleStageWSSS']
 

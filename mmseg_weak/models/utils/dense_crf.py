@@ -64,9 +64,9 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from mmseg.registry import MODELS
 from .serial_threads import map_serial_threads, serial_torch_ops
 
 __all__ = [

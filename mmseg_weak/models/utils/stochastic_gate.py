@@ -7,9 +7,8 @@ from typing import Optional
 
 import torch
 from mmcv.cnn import ConvModule, build_norm_layer
-from torch import Tensor, nn
-
 from mmseg.registry import MODELS
+from torch import Tensor, nn
 
 __all__ = ['StochasticGate', 'GlobalCueInjection']
 

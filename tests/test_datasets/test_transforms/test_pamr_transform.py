@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from mmseg.registry import TRANSFORMS
+
 from mmseg_weak.models.utils import pamr_refine
 
 torch.set_num_threads(1)

@@ -9,10 +9,10 @@ import math
 import cv2
 import numpy as np
 import pytest
+from mmseg.registry import TRANSFORMS
 from PIL import Image
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import TRANSFORMS
 from mmseg_weak.datasets.transforms import (PaddedRandomCrop,
                                             RandomLongSideResize,
                                             RandomResizedCrop)

@@ -18,8 +18,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim.scheduler import PolyLR
 from mmengine.runner import Runner
-
 from mmseg.registry import DATASETS, MODELS, TRANSFORMS
+
 from mmseg_weak.engine.hooks import CyclicPseudoMaskHook, RoundPolyLR
 from mmseg_weak.engine.hooks import cyclic_pseudo_mask_hook as hook_module
 from mmseg_weak.engine.hooks.round_poly_lr import (check_round_iters,

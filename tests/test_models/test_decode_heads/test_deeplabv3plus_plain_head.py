@@ -10,10 +10,10 @@ from unittest import mock
 import pytest
 import torch
 import torch.nn.functional as F
+from mmseg.registry import MODELS
 from torch import nn
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import MODELS
 from mmseg_weak.models.segmentors.context_aware_consistency import \
     decoder_features
 

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
 from mmseg_weak.models.decode_heads import (focal_mask_penalty, ngwp_scores,
                                             stack_image_labels)
 

@@ -8,13 +8,13 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-import mmseg_weak  # noqa: F401
 from mmseg.models.decode_heads.aspp_head import ASPPModule
 from mmseg.models.decode_heads.sep_aspp_head import \
     DepthwiseSeparableASPPModule
 from mmseg.registry import MODELS
+from torch import nn
+
+import mmseg_weak  # noqa: F401
 
 torch.set_num_threads(2)
 

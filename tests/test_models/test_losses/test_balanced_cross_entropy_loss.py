@@ -3,8 +3,8 @@ import math
 
 import torch
 import torch.nn.functional as F
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.losses import (BalancedCrossEntropyLoss,
                                       balanced_cross_entropy)
 

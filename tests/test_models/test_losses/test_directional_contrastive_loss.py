@@ -8,13 +8,12 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.losses import (DirectionalContrastiveLoss,
                                       directional_contrastive_loss,
                                       pixel_contrastive_nll)
 from mmseg_weak.testing.oracles import reference_dc_loss
-
 
 
 def _oracle(feat1, feat2, logits1, logits2, negs, neg_labels, tau=0.1,

@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
-from torch import nn
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from torch import nn
+
 from mmseg_weak.models.losses import PUSLoss, pus_transform, set_pus_enabled
 
 EPS = 1e-9

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.decode_heads import soft_cross_entropy as head_soft_ce
 from mmseg_weak.models.losses import (PUSLoss, SoftCrossEntropyLoss,
                                       soft_cross_entropy)

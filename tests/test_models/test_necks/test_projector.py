@@ -3,8 +3,8 @@ L2-normalised output."""
 import pytest
 import torch
 import torch.nn as nn
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.necks import Projector
 
 

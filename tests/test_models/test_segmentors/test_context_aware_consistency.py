@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
-from torch import nn
-
 from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
+from torch import nn
+
 from mmseg_weak.models.decode_heads import PixelClassifierHead
 from mmseg_weak.models.segmentors import ContextAwareConsistency
 from mmseg_weak.models.segmentors.context_aware_consistency import (

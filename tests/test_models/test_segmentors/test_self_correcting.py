@@ -6,9 +6,9 @@ import torch
 from config_utils import tiny_config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmseg.registry import MODELS
 
 import mmseg_weak  # noqa: F401
-from mmseg.registry import MODELS
 
 ANC = ('configs/self_correction/'
        'ancillary_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py')

@@ -4,9 +4,9 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
 from mmseg_weak.models.segmentors import SingleStageWSSS
 
 torch.set_num_threads(2)

@@ -4,11 +4,18 @@ against a literal re-implementation of the authors' ``refine_cam.py``."""
 import numpy as np
 import pytest
 
-from mmseg_weak.models.utils.cam_pseudo_masks import (
-    BASELINE_CRF_CFG, PPMG_CRF_CFG, add_background, argmax_pseudo_mask,
-    coefficient_of_variation, cov_smooth, exp_background, labels_from_scores,
-    normalize_cams, ppmg, ppmg_foreground, proportional_pseudo_mask,
-    pseudo_mask_from_cams)
+from mmseg_weak.models.utils.cam_pseudo_masks import (BASELINE_CRF_CFG,
+                                                      PPMG_CRF_CFG,
+                                                      add_background,
+                                                      argmax_pseudo_mask,
+                                                      coefficient_of_variation,
+                                                      cov_smooth,
+                                                      exp_background,
+                                                      labels_from_scores,
+                                                      normalize_cams, ppmg,
+                                                      ppmg_foreground,
+                                                      proportional_pseudo_mask,
+                                                      pseudo_mask_from_cams)
 from mmseg_weak.utils.cam_io import CAMFileError, load_cams, save_cams
 
 #: CRF that only normalises the clipped scores (0 mean-field iterations):

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.utils.dense_crf import (DenseCRF, PermutohedralLattice,
                                                dense_crf)
 

@@ -2,12 +2,12 @@
 the literal oracle (mmseg_weak.testing.oracles, the authors' semantics)."""
 import pytest
 import torch
-from mmseg_weak.testing.oracles import oracle_affinity, oracle_pamr
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.utils.pamr import (PixelAdaptiveMaskRefinement,
                                           pamr_affinity,
                                           pamr_neighbour_offsets, pamr_refine)
+from mmseg_weak.testing.oracles import oracle_affinity, oracle_pamr
 
 torch.set_num_threads(2)
 DILATIONS = (1, 2, 4, 8, 12, 24)

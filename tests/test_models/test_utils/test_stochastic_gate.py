@@ -2,8 +2,8 @@
 Eq. 9-11)."""
 import pytest
 import torch
-
 from mmseg.registry import MODELS
+
 from mmseg_weak.models.utils import GlobalCueInjection, StochasticGate
 
 torch.set_num_threads(2)
