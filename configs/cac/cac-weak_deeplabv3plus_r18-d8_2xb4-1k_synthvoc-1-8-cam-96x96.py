@@ -1,10 +1,10 @@
-"""Context-Aware Consistency with extra image-level labels (Lai et al., CVPR
-2021, Sec. 3.5) on generated VOC data: 50 masks (labeled_1-8) + 350 images with
-CAM pseudo-masks (synthetic_voc_semi-cam.py), DeepLabV3+ R-18 from scratch; the
-auxiliary classifier C_w (weight 0.4, CCT's sigmoid ramp-up over the first 10%
-= 100 iterations) learns the views' pseudo-masks and is discarded at inference.
-Same schedule and warm-up as
-cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py."""
+# Context-Aware Consistency with extra image-level labels (Lai et al., CVPR
+# 2021, Sec. 3.5) on generated VOC data: 50 masks (labeled_1-8) + 350 images
+# with CAM pseudo-masks (synthetic_voc_semi-cam.py), DeepLabV3+ R-18 from
+# scratch; the auxiliary classifier C_w (weight 0.4, CCT's sigmoid ramp-up over
+# the first 10% = 100 iterations) learns the views' pseudo-masks and is
+# discarded at inference. Same schedule and warm-up as
+# cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py.
 _base_ = [
     '../_base_/models/cac_deeplabv3plus_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc_semi-cam.py',

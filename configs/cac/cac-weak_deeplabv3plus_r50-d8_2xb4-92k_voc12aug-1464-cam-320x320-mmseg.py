@@ -1,17 +1,18 @@
-"""Context-Aware Consistency with extra image-level labels (Lai et al., CVPR
-2021, Sec. 3.5 / 4.4), DeepLabV3+ R-50: the 1,464 VOC train masks + the other
-9,118 trainaug images with image labels, through CAM pseudo-masks
-(voc12aug_semi-1464-cam.py). L = L_ce + 0.1 L_dc + lambda_w L_w: the auxiliary
-classifier C_w (a 1x1 conv on the decoder features, discarded at inference)
-learns the pseudo-masks of both views of each image-labeled image with weight
-lambda_w = 0.4 ramped up as in CCT (sigmoid ramp-up over 10% of the 80 epochs),
-after the same 5-epoch warm-up as the DC loss. Table 5, "Ours ResNet-50": 76.1
-mIoU (74.5 without the image labels).
-
-MMSeg-standard variant of
-cac-weak_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1464-cam-320x320.py (the paper
-config, which trains like the authors' code): MMSeg's model and augmentation
-choices, see configs/cac/README.md, "Paper configs vs MMSeg choices"."""
+# Context-Aware Consistency with extra image-level labels (Lai et al., CVPR
+# 2021, Sec. 3.5 / 4.4), DeepLabV3+ R-50: the 1,464 VOC train masks + the other
+# 9,118 trainaug images with image labels, through CAM pseudo-masks
+# (voc12aug_semi-1464-cam.py). L = L_ce + 0.1 L_dc + lambda_w L_w: the
+# auxiliary classifier C_w (a 1x1 conv on the decoder features, discarded at
+# inference) learns the pseudo-masks of both views of each image-labeled image
+# with weight lambda_w = 0.4 ramped up as in CCT (sigmoid ramp-up over 10% of
+# the 80 epochs), after the same 5-epoch warm-up as the DC loss. Table 5, "Ours
+# ResNet-50": 76.1 mIoU (74.5 without the image labels).
+#
+# MMSeg-standard variant of
+# cac-weak_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1464-cam-320x320.py (the
+# paper config, which trains like the authors' code): MMSeg's model and
+# augmentation choices, see configs/cac/README.md, "Paper configs vs MMSeg
+# choices".
 _base_ = [
     './_base_/cac_deeplabv3plus_r50-d8-mmseg.py',
     '../_base_/datasets/voc12aug_semi-1464-cam-mmseg.py',

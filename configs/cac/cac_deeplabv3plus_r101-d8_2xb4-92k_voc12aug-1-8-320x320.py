@@ -1,4 +1,5 @@
-"""CAC, DeepLabV3+ R-101, VOC aug 1/8: Table 1, "Ours" DeepLabv3+ ResNet101, 1/8: 74.6 mIoU."""
+# CAC, DeepLabV3+ R-101, VOC aug 1/8: Table 1, "Ours" DeepLabv3+ ResNet101,
+# 1/8: 74.6 mIoU.
 _base_ = './cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320.py'
 model = dict(
     pretrained='https://download.pytorch.org/models/resnet101-5d3b4d8f.pth',

@@ -1,11 +1,11 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
-VOC 2012 aug with 1/8 (1,323 masks, 9,259 unlabeled). Table 1, "Ours"
-DeepLabv3+ ResNet50, 1/8: 72.4 mIoU.
-
-MMSeg-standard variant of
-cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320.py (the paper config,
-which trains like the authors' code): MMSeg's model and augmentation choices,
-see configs/cac/README.md, "Paper configs vs MMSeg choices"."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
+# VOC 2012 aug with 1/8 (1,323 masks, 9,259 unlabeled). Table 1, "Ours"
+# DeepLabv3+ ResNet50, 1/8: 72.4 mIoU.
+#
+# MMSeg-standard variant of
+# cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320.py (the paper config,
+# which trains like the authors' code): MMSeg's model and augmentation choices,
+# see configs/cac/README.md, "Paper configs vs MMSeg choices".
 _base_ = [
     './_base_/cac_deeplabv3plus_r50-d8-mmseg.py',
     '../_base_/datasets/voc12aug_semi-mmseg.py',

@@ -1,10 +1,10 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
-VOC 2012 aug with 1/8 (1,323 masks, 9,259 unlabeled). Table 1, "Ours"
-DeepLabv3+ ResNet50, 1/8: 72.4 mIoU.
-
-Trains like the authors' code (model, augmentation, loss: see
-configs/cac/README.md); MMSeg-standard variant:
-cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320-mmseg.py."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50, PASCAL
+# VOC 2012 aug with 1/8 (1,323 masks, 9,259 unlabeled). Table 1, "Ours"
+# DeepLabv3+ ResNet50, 1/8: 72.4 mIoU.
+#
+# Trains like the authors' code (model, augmentation, loss: see
+# configs/cac/README.md); MMSeg-standard variant:
+# cac_deeplabv3plus_r50-d8_2xb4-92k_voc12aug-1-8-320x320-mmseg.py.
 _base_ = [
     '../_base_/models/cac_deeplabv3plus_r50-d8.py',
     '../_base_/datasets/voc12aug_semi.py',

@@ -1,11 +1,11 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
-Cityscapes (19 classes) with 1/8 (372 masks, 2,603 unlabeled). Table 2,
-"Ours", 1/8: 69.7 mIoU.
-
-MMSeg-standard variant of
-cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-1-8-720x720.py (the paper config,
-which trains like the authors' code): MMSeg's model and augmentation choices,
-see configs/cac/README.md, "Paper configs vs MMSeg choices"."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
+# Cityscapes (19 classes) with 1/8 (372 masks, 2,603 unlabeled). Table 2,
+# "Ours", 1/8: 69.7 mIoU.
+#
+# MMSeg-standard variant of
+# cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-1-8-720x720.py (the paper
+# config, which trains like the authors' code): MMSeg's model and augmentation
+# choices, see configs/cac/README.md, "Paper configs vs MMSeg choices".
 _base_ = [
     './_base_/cac_deeplabv3plus_r50-d8-mmseg.py',
     '../_base_/datasets/cityscapes_semi-mmseg.py',

@@ -1,10 +1,10 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
-Cityscapes (19 classes) with 1/8 (372 masks, 2,603 unlabeled). Table 2,
-"Ours", 1/8: 69.7 mIoU.
-
-Trains like the authors' code (model, augmentation, loss: see
-configs/cac/README.md); MMSeg-standard variant:
-cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-1-8-720x720-mmseg.py."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
+# Cityscapes (19 classes) with 1/8 (372 masks, 2,603 unlabeled). Table 2,
+# "Ours", 1/8: 69.7 mIoU.
+#
+# Trains like the authors' code (model, augmentation, loss: see
+# configs/cac/README.md); MMSeg-standard variant:
+# cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-1-8-720x720-mmseg.py.
 _base_ = [
     '../_base_/models/cac_deeplabv3plus_r50-d8.py',
     '../_base_/datasets/cityscapes_semi.py',

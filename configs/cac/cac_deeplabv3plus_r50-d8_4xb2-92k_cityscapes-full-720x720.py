@@ -1,6 +1,6 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
-Cityscapes (19 classes) with all 2,975 masks. Table 2, "Ours", full: 77.5
-mIoU."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), DeepLabV3+ R-50,
+# Cityscapes (19 classes) with all 2,975 masks. Table 2, "Ours", full: 77.5
+# mIoU.
 _base_ = './cac_deeplabv3plus_r50-d8_4xb2-92k_cityscapes-1-8-720x720.py'
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = 'train.txt'

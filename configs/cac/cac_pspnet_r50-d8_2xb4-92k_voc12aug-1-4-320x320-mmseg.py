@@ -1,8 +1,8 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), PSPNet R-50, PASCAL VOC
-2012 aug with 1/4 (2,646 masks, 7,936 unlabeled). Table 1, "Ours" PSPNet
-ResNet50, 1/4: 72.5 mIoU.
-MMSeg-standard variant (MMSeg's model and augmentation choices, see
-configs/cac/README.md, "Paper configs vs MMSeg choices")."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), PSPNet R-50, PASCAL VOC
+# 2012 aug with 1/4 (2,646 masks, 7,936 unlabeled). Table 1, "Ours" PSPNet
+# ResNet50, 1/4: 72.5 mIoU. MMSeg-standard variant (MMSeg's model and
+# augmentation choices, see configs/cac/README.md, "Paper configs vs MMSeg
+# choices").
 _base_ = './cac_pspnet_r50-d8_2xb4-92k_voc12aug-1-8-320x320-mmseg.py'
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/labeled_1-4.txt'

@@ -1,6 +1,6 @@
-"""Context-Aware Consistency (Lai et al., CVPR 2021), PSPNet R-50, PASCAL VOC
-2012 aug with all 10,582 masks (also used unlabeled). Table 1, "Ours" PSPNet
-ResNet50, full: 76.4 mIoU."""
+# Context-Aware Consistency (Lai et al., CVPR 2021), PSPNet R-50, PASCAL VOC
+# 2012 aug with all 10,582 masks (also used unlabeled). Table 1, "Ours" PSPNet
+# ResNet50, full: 76.4 mIoU.
 _base_ = './cac_pspnet_r50-d8_2xb4-92k_voc12aug-1-8-320x320.py'
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = 'ImageSets/Segmentation/aug.txt'

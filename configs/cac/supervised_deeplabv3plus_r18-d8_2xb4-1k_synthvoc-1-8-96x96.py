@@ -1,8 +1,8 @@
-"""Supervised-only twin of
-cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py ("SupOnly" of Lai et
-al., CVPR 2021): the same DeepLabV3+ R-18 from scratch, schedule and labeled
-stream (4 of the 50 labeled_1-8 images per process and step, the same
-augmentation as the CAC 'sup' branch), no unlabeled images."""
+# Supervised-only twin of
+# cac_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py ("SupOnly" of Lai et
+# al., CVPR 2021): the same DeepLabV3+ R-18 from scratch, schedule and labeled
+# stream (4 of the 50 labeled_1-8 images per process and step, the same
+# augmentation as the CAC 'sup' branch), no unlabeled images.
 _base_ = [
     '../_base_/models/deeplabv3plus_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',

@@ -1,7 +1,7 @@
-"""Supervised-only twin ("SupOnly" of Lai et al., CVPR 2021) of
-cac_deeplabv3plus_r18-d8_2xb4-2k_synthvoc-1-8-96x96.py: the 1k config
-(supervised_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py) trained for
-2,000 iterations, validation and checkpoints every 1,000."""
+# Supervised-only twin ("SupOnly" of Lai et al., CVPR 2021) of
+# cac_deeplabv3plus_r18-d8_2xb4-2k_synthvoc-1-8-96x96.py: the 1k config
+# (supervised_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py) trained for
+# 2,000 iterations, validation and checkpoints every 1,000.
 _base_ = './supervised_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-1-8-96x96.py'
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=2000,

@@ -1,18 +1,18 @@
-"""Recipe (e): box masks -> dense CRF -> PSPNet + PUS -> one cyclic round.
-
-From boxes only (the 400 trainaug images' XML boxes, no mask): each training
-image's boxes are rasterised into per-class box masks and refined by a dense
-CRF on the image (``DenseCRFRefine`` with confidence 0.7 on the box masks:
-the object inside its box keeps its class, the box's background corners
-drift to the background), giving the ``gt_seg_map`` of that sample; a plain
-PSPNet (half-width R-18 from scratch) trains on them with the PUS loss of
-Pseudo-mask Matters (Li et al., ICCV 2021, Sec. 3.4). After round 0 (half of
-``train_cfg.max_iters``) the ``CyclicPseudoMaskHook`` predicts every box
-image (restricted to its box labels, then the same dense CRF on the
-predicted probabilities), switches those images to ``pseudo_mask``
-supervision with the masks-loading pipeline, turns PUS off and retrains from
-the initial weights (Sec. 3.5). ``--cfg-options train_cfg.max_iters=N``
-moves the round and the lr schedule together."""
+# Recipe (e): box masks -> dense CRF -> PSPNet + PUS -> one cyclic round.
+#
+# From boxes only (the 400 trainaug images' XML boxes, no mask): each training
+# image's boxes are rasterised into per-class box masks and refined by a dense
+# CRF on the image (``DenseCRFRefine`` with confidence 0.7 on the box masks:
+# the object inside its box keeps its class, the box's background corners
+# drift to the background), giving the ``gt_seg_map`` of that sample; a plain
+# PSPNet (half-width R-18 from scratch) trains on them with the PUS loss of
+# Pseudo-mask Matters (Li et al., ICCV 2021, Sec. 3.4). After round 0 (half of
+# ``train_cfg.max_iters``) the ``CyclicPseudoMaskHook`` predicts every box
+# image (restricted to its box labels, then the same dense CRF on the
+# predicted probabilities), switches those images to ``pseudo_mask``
+# supervision with the masks-loading pipeline, turns PUS off and retrains from
+# the initial weights (Sec. 3.5). ``--cfg-options train_cfg.max_iters=N``
+# moves the round and the lr schedule together.
 _base_ = [
     '../_base_/models/pspnet_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',

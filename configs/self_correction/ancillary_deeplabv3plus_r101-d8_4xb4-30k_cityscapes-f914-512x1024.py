@@ -1,7 +1,7 @@
-"""Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1) on Cityscapes'
-11 object classes: R-101, CE on F = 914 images with masks and boxes (from
-instance ids); evaluated with the val boxes. Reproduces the "Ancillary Model"
-row of Table 3 (F = 914)."""
+# Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1) on Cityscapes' 11
+# object classes: R-101, CE on F = 914 images with masks and boxes (from
+# instance ids); evaluated with the val boxes. Reproduces the "Ancillary Model"
+# row of Table 3 (F = 914).
 _base_ = [
     '../_base_/models/deeplabv3plus_r50-d8_box-encoder.py',
     '../_base_/datasets/cityscapes_boxes.py', '../_base_/default_runtime.py',

@@ -1,7 +1,7 @@
-"""Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1; Tables 1/3 "Ancillary
-Model" row) on generated VOC data: DeepLabV3+ whose stride-4 and encoder
-features are gated by a box encoder, trained with CE (Eq. 1) on the 100 fully
-labeled images (masks + boxes) of train.txt; evaluated with boxes."""
+# Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1; Tables 1/3 "Ancillary
+# Model" row) on generated VOC data: DeepLabV3+ whose stride-4 and encoder
+# features are gated by a box encoder, trained with CE (Eq. 1) on the 100 fully
+# labeled images (masks + boxes) of train.txt; evaluated with boxes.
 _base_ = '../baselines/deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
 model = dict(
     type='BoxConditionedEncoderDecoder',

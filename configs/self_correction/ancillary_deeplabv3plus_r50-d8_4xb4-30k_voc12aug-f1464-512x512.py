@@ -1,6 +1,7 @@
-"""Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1): R-50, trained
-with CE on the F = 1464 fully labeled VOC images with their boxes; evaluated
-with the val boxes. Reproduces the "Ancillary Model" row of Table 1 (F=1464) and Table 2."""
+# Ancillary model (Ibrahim et al., CVPR 2020, Sec. 3.1): R-50, trained with CE
+# on the F = 1464 fully labeled VOC images with their boxes; evaluated with the
+# val boxes. Reproduces the "Ancillary Model" row of Table 1 (F=1464) and Table
+# 2.
 _base_ = [
     '../_base_/models/deeplabv3plus_r50-d8_box-encoder.py',
     '../_base_/datasets/voc12aug_weak.py', '../_base_/default_runtime.py',

@@ -1,7 +1,7 @@
-"""Convolutional self-correction, stage 2 of 3 (Ibrahim et al., CVPR 2020, Sec.
-3.4): the primary model + correction network (2 x 3x3 conv, 128 channels) of
-stage 3 (R-101) trained on the F = 400 fully labeled VOC aug images only
-(first and last terms of Eq. 6), with the stage-1 ancillary model."""
+# Convolutional self-correction, stage 2 of 3 (Ibrahim et al., CVPR 2020, Sec.
+# 3.4): the primary model + correction network (2 x 3x3 conv, 128 channels) of
+# stage 3 (R-101) trained on the F = 400 fully labeled VOC aug images only
+# (first and last terms of Eq. 6), with the stage-1 ancillary model.
 _base_ = './convsc-stage3_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f400-512x512.py'
 load_from = None
 # F alone (masks + boxes)

@@ -1,6 +1,6 @@
-"""Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
-3.4, Eq. 6): the stage-2 model (R-101) fine-tuned on Cityscapes F = 914 + W
-= 2,061. Reproduces the "Conv. Self-correction" row of Tables 3/4."""
+# Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
+# 3.4, Eq. 6): the stage-2 model (R-101) fine-tuned on Cityscapes F = 914 + W
+# = 2,061. Reproduces the "Conv. Self-correction" row of Tables 3/4.
 _base_ = './nosc_deeplabv3plus_r101-d8_4xb4-30k_cityscapes-f914-512x1024.py'
 model = dict(
     ancillary=dict(

@@ -1,7 +1,7 @@
-"""Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
-3.4, Eq. 6): the stage-2 model (R-101) fine-tuned on VOC aug F = 1464 + W =
-9118. Reproduces the "Conv. Self-correction" row of Table 1 (F=1464) and
-Table 2."""
+# Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
+# 3.4, Eq. 6): the stage-2 model (R-101) fine-tuned on VOC aug F = 1464 + W =
+# 9118. Reproduces the "Conv. Self-correction" row of Table 1 (F=1464) and
+# Table 2.
 _base_ = './nosc_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f1464-512x512.py'
 model = dict(
     ancillary=dict(

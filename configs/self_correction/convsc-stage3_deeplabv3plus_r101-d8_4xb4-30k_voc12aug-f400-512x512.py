@@ -1,6 +1,6 @@
-"""Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
-3.4, Eq. 6): the stage-2 model (R-101) fine-tuned on VOC aug F = 400 + W =
-10182. Reproduces the "Conv. Self-correction" row of Table 1 (F=400)."""
+# Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
+# 3.4, Eq. 6): the stage-2 model (R-101) fine-tuned on VOC aug F = 400 + W =
+# 10182. Reproduces the "Conv. Self-correction" row of Table 1 (F=400).
 _base_ = './nosc_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f400-512x512.py'
 model = dict(
     ancillary=dict(

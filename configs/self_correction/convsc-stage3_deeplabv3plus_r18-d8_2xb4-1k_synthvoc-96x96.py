@@ -1,7 +1,7 @@
-"""Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020,
-Sec. 3.4, Eq. 6; Tables 1/3 "Conv. Self-correction" row): fine-tune the
-stage-2 model (primary + correction network) on F and W: hard CE on F, soft
-CE to q_conv on W, correction loss on F. 1 F + 3 W images per batch of 4."""
+# Convolutional self-correction, stage 3 of 3 (Ibrahim et al., CVPR 2020, Sec.
+# 3.4, Eq. 6; Tables 1/3 "Conv. Self-correction" row): fine-tune the stage-2
+# model (primary + correction network) on F and W: hard CE on F, soft CE to
+# q_conv on W, correction loss on F. 1 F + 3 W images per batch of 4.
 _base_ = './nosc_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
 _anc = 'convsc-stage1-ancillary_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96'
 _stage2 = 'convsc-stage2_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96'

@@ -1,5 +1,5 @@
-"""Linear self-correction (Sec. 3.3, alpha 30 -> 0.5), R-50, VOC aug F = 1464: the
-"Linear self-correction" row of Table 1 (F=1464) and Table 2."""
+# Linear self-correction (Sec. 3.3, alpha 30 -> 0.5), R-50, VOC aug F = 1464:
+# the "Linear self-correction" row of Table 1 (F=1464) and Table 2.
 _base_ = './nosc_deeplabv3plus_r50-d8_4xb4-30k_voc12aug-f1464-512x512.py'
 model = dict(decode_head=dict(type='LinearSelfCorrectionHead'))
 custom_hooks = [dict(type='SelfCorrectionAlphaHook', start=30.0, end=0.5)]

@@ -1,7 +1,7 @@
-"""No self-correction (Ibrahim et al., CVPR 2020, Sec. 3.2, Eq. 2): R-101,
-F = 800 masks + W = 9782 box-only VOC aug images, the frozen ancillary
-model of `ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f800-512x512.py`.
-Reproduces the "No self-correction" row of Table 1 (F=800)."""
+# No self-correction (Ibrahim et al., CVPR 2020, Sec. 3.2, Eq. 2): R-101, F =
+# 800 masks + W = 9782 box-only VOC aug images, the frozen ancillary model of
+# `ancillary_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f800-512x512.py`.
+# Reproduces the "No self-correction" row of Table 1 (F=800).
 _base_ = './nosc_deeplabv3plus_r101-d8_4xb4-30k_voc12aug-f1464-512x512.py'
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.ann_file = 'ImageSets/Segmentation/splits/seed0/labeled_800.txt'
