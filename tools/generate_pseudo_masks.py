@@ -374,7 +374,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Optional[Dict]:
     worker = _Worker(args)
     if args.print_pipeline:
         print('pipeline:\n' + '\n'.join(f'  {step}'
-                                         for step in worker.pipeline_cfg))
+                                        for step in worker.pipeline_cfg))
     if args.nproc > 1:
         areas = track_parallel_progress(
             worker,

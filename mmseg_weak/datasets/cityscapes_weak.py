@@ -109,7 +109,8 @@ class WeakCityscapesDataset(WeakVOCDataset):
 
     @property
     def _reads_annotation(self) -> bool:
-        if self.image_label_source == 'xml' and self.supervision == 'image_label':
+        if (self.image_label_source == 'xml'
+                and self.supervision == 'image_label'):
             raise ValueError('Cityscapes has no XML: use '
                              "image_label_source='gt_mask'")
         return self.with_boxes

@@ -1,4 +1,5 @@
-"""Reproducible labeled / weak split lists for semi- and weakly-supervised runs.
+"""Reproducible labeled / weak split lists for semi- and weakly-supervised
+runs.
 
 Two kinds of split, both written next to the official lists:
 
@@ -20,7 +21,8 @@ from .voc_annotation import read_split
 
 
 def split_name(size: Union[str, int, Fraction]) -> str:
-    """File-name tag of a split size: ``'1/8'`` → ``'1-8'``, ``200`` → ``'200'``."""
+    """File-name tag of a split size: ``'1/8'`` → ``'1-8'``,
+    ``200`` → ``'200'``."""
     return str(size).replace('/', '-')
 
 
@@ -76,7 +78,8 @@ def write_splits(out_dir: str, pool_file: str,
 
     Args:
         out_dir (str): Output folder (created).
-        pool_file (str): The pool list, e.g. ``ImageSets/Segmentation/aug.txt``.
+        pool_file (str): The pool list, e.g.
+            ``ImageSets/Segmentation/aug.txt``.
         sizes (Sequence): Fractions like ``'1/8'`` or integer counts.
         labeled_files (Sequence[str]): Official labeled lists to complement.
         seed (int): Seed of the permutation.

@@ -1,7 +1,8 @@
 """Parsing of PASCAL VOC ``Annotations/*.xml`` files into validated boxes.
 
 Every problem raises :class:`AnnotationError` whose message names the file and
-the problem, so that a bad annotation is never turned into a silent wrong label.
+the problem, so that a bad annotation is never turned into a silent wrong
+label.
 """
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Optional, Sequence
@@ -72,7 +73,8 @@ def parse_voc_xml(path: str,
                 f'(known: {", ".join(classes)})')
         box = obj.find('bndbox')
         if box is None:
-            raise AnnotationError(f'{path}: object {i} ({name}) has no <bndbox>')
+            raise AnnotationError(
+                f'{path}: object {i} ({name}) has no <bndbox>')
         xmin, ymin, xmax, ymax = (
             _number(box, t, path) for t in ('xmin', 'ymin', 'xmax', 'ymax'))
         if xmax < xmin or ymax < ymin:
@@ -125,4 +127,3 @@ def read_split(path: str) -> List[str]:
                 f'{seen[img_id]} and {lineno})')
         seen[img_id] = lineno
     return ids
-

@@ -1,13 +1,13 @@
 """Rasterisation of bounding boxes into per-class binary box masks.
 
 Boxes follow mmcv/mmdet's convention: ``(x1, y1, x2, y2)`` in continuous pixel
-coordinates. A pixel is inside a box when its centre is: column ``j`` is covered
-when ``x1 <= j + 0.5 < x2`` (for integer boxes: columns ``x1 .. x2 - 1``). The
-numpy and the torch rasterisers share this rule, so pipeline- and model-side
-box masks agree.
-A box mask has one channel per class; channel ``c`` is 1 inside any box of class
-``c`` and the background channel is 1 where no box lies (the (C+1)-channel
-input of the box-encoder in `Ibrahim et al., CVPR 2020
+coordinates. A pixel is inside a box when its centre is: column ``j`` is
+covered when ``x1 <= j + 0.5 < x2`` (for integer boxes: columns
+``x1 .. x2 - 1``). The numpy and the torch rasterisers share this rule, so
+pipeline- and model-side box masks agree.
+A box mask has one channel per class; channel ``c`` is 1 inside any box of
+class ``c`` and the background channel is 1 where no box lies (the
+(C+1)-channel input of the box-encoder in `Ibrahim et al., CVPR 2020
 <https://arxiv.org/abs/1911.07450>`_).
 """
 from typing import Optional, Sequence, Tuple
@@ -17,7 +17,8 @@ import torch
 
 
 def _pixel_span(lo: float, hi: float, size: int) -> Tuple[int, int]:
-    """Integer ``[start, stop)`` span of pixels whose centres lie in ``[lo, hi)``."""
+    """Integer ``[start, stop)`` span of pixels whose centres lie in
+    ``[lo, hi)``."""
     start = int(np.clip(np.ceil(lo - 0.5), 0, size))
     stop = int(np.clip(np.ceil(hi - 0.5), 0, size))
     return start, stop
@@ -135,8 +136,10 @@ def batch_boxes_to_masks(bboxes_list: Sequence[torch.Tensor],
         labels = labels.long()
         _check_labels(labels.cpu().numpy(), num_classes)
         bboxes = bboxes.float()
-        inside_y = (ys[None, :] >= bboxes[:, 1:2]) & (ys[None, :] < bboxes[:, 3:4])
-        inside_x = (xs[None, :] >= bboxes[:, 0:1]) & (xs[None, :] < bboxes[:, 2:3])
+        inside_y = ((ys[None, :] >= bboxes[:, 1:2]) &
+                    (ys[None, :] < bboxes[:, 3:4]))
+        inside_x = ((xs[None, :] >= bboxes[:, 0:1]) &
+                    (xs[None, :] < bboxes[:, 2:3]))
         inside = (inside_y[:, :, None] & inside_x[:, None, :]).float()  # N,H,W
         out[b].index_reduce_(0, labels, inside, 'amax')
         if background_index is not None:

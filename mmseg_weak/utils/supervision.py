@@ -1,7 +1,8 @@
 """Supervision types carried by every weak-label data sample.
 
-Each sample packed by :class:`~mmseg_weak.datasets.transforms.PackWeakSegInputs`
-has a ``supervision`` meta key telling what its labels are, so that a model
+Each sample packed by
+:class:`~mmseg_weak.datasets.transforms.PackWeakSegInputs` has a
+``supervision`` meta key telling what its labels are, so that a model
 sees mixed batches (e.g. fully labeled + box-only images drawn by mmdet's
 ``MultiSourceSampler``) and treats each image by its own supervision.
 """
@@ -17,7 +18,8 @@ SUPERVISION_TYPES = (FULL, BOX, IMAGE_LABEL, PSEUDO_MASK, UNLABELED)
 
 
 def check_supervision(supervision: str) -> str:
-    """Return ``supervision`` if it is a known type, else raise ``ValueError``."""
+    """Return ``supervision`` if it is a known type, else raise
+    ``ValueError``."""
     if supervision not in SUPERVISION_TYPES:
         raise ValueError(f'unknown supervision {supervision!r}; expected one '
                          f'of {SUPERVISION_TYPES}')

@@ -25,7 +25,7 @@ def _concat(voc_root):
 
 
 @pytest.mark.parametrize('batch_size,ratio,expected', [(4, [1, 3], 1),
-                                                        (6, [1, 1], 3)])
+                                                       (6, [1, 1], 3)])
 def test_sampler_keeps_the_ratio_in_every_batch(voc_root, batch_size, ratio,
                                                 expected):
     init_default_scope('mmseg')
@@ -45,8 +45,9 @@ def test_sampler_keeps_the_ratio_in_every_batch(voc_root, batch_size, ratio,
 
 def test_dataloader_batches_carry_their_supervision(voc_root):
     init_default_scope('mmseg')
-    cfg = Config.fromfile('configs/baselines/'
-                          'boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py')
+    cfg = Config.fromfile(
+        'configs/baselines/'
+        'boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py')
     for ds in cfg.train_dataloader.dataset.datasets:
         ds.data_root = voc_root
     cfg.train_dataloader.num_workers = 0
@@ -54,7 +55,8 @@ def test_dataloader_batches_carry_their_supervision(voc_root):
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     for batch, _ in zip(loader, range(3)):
         samples = batch['data_samples']
-        assert [s.supervision for s in samples] == ['full', 'box', 'box', 'box']
+        assert [s.supervision
+                for s in samples] == ['full', 'box', 'box', 'box']
         for s in samples:
             assert tuple(s.gt_sem_seg.shape) == tuple(batch['inputs'][
                 samples.index(s)].shape[1:])

@@ -31,8 +31,10 @@ def test_bad_sizes(size):
 def test_write_splits_complement(tmp_path):
     (tmp_path / 'aug.txt').write_text('c\na\nb\nd\n')
     (tmp_path / 'train.txt').write_text('b\n')
-    paths = write_splits(str(tmp_path / 'out'), str(tmp_path / 'aug.txt'),
-                         sizes=['1/2'], labeled_files=[str(tmp_path / 'train.txt')])
+    paths = write_splits(str(tmp_path / 'out'),
+                         str(tmp_path / 'aug.txt'),
+                         sizes=['1/2'],
+                         labeled_files=[str(tmp_path / 'train.txt')])
     names = [osp.basename(p) for p in paths]
     assert names == ['labeled_1-2.txt', 'weak_1-2.txt', 'aug_minus_train.txt']
     assert open(paths[2]).read() == 'a\nc\nd\n'

@@ -35,7 +35,8 @@ def _tree_bytes(root: str) -> Dict[str, bytes]:
 
 
 def _read_list(root: str, split: str) -> List[str]:
-    with open(osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt')) as f:
+    with open(osp.join(root, 'ImageSets', 'Segmentation',
+                       f'{split}.txt')) as f:
         return f.read().split()
 
 

@@ -60,7 +60,8 @@ def test_parse_malformed_and_missing(tmp_path):
 
 
 def test_ignore_classes_are_skipped_not_errors(tmp_path):
-    path = _xml(tmp_path, _obj('cat', (1, 1, 5, 5)) + _obj('bird', (1, 1, 5, 5)))
+    path = _xml(tmp_path,
+                _obj('cat', (1, 1, 5, 5)) + _obj('bird', (1, 1, 5, 5)))
     ann = parse_voc_xml(path, CLASSES, ignore_classes=('cat', ))
     assert [i['bbox_label'] for i in ann['instances']] == [3]
 

@@ -165,8 +165,7 @@ def test_interrupted_write_leaves_no_png(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Image.Image, 'save', broken_save)
     with pytest.raises(KeyboardInterrupt):
-        write_label_png(str(tmp_path / 'a.png'),
-                             np.zeros((2, 2), np.uint8))
+        write_label_png(str(tmp_path / 'a.png'), np.zeros((2, 2), np.uint8))
     assert os.listdir(tmp_path) == []
 
 

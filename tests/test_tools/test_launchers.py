@@ -17,7 +17,8 @@ import pytest
 from config_utils import tiny_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/baselines/boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
+CONFIG = ('configs/baselines/'
+          'boxfill_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py')
 
 
 def _run(args, env=None, timeout=300):

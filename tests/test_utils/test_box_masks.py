@@ -17,7 +17,8 @@ def test_overlapping_boxes_of_different_classes():
     np.testing.assert_array_equal(masks[2], expected2)
     # both classes are 1 in the overlap; background only outside all boxes
     assert masks[1, 1, 2] == masks[2, 1, 2] == 1
-    np.testing.assert_array_equal(masks[0], 1 - np.maximum(expected1, expected2))
+    np.testing.assert_array_equal(masks[0],
+                                  1 - np.maximum(expected1, expected2))
 
 
 def test_boxes_touching_and_crossing_the_border():

@@ -3,7 +3,8 @@
 Example::
 
     python tools/dataset_converters/generate_synthetic_voc.py \
-        --out-dir data/synthetic_voc --num-aug 400 --num-train 100 --num-val 100
+        --out-dir data/synthetic_voc --num-aug 400 --num-train 100 \
+        --num-val 100
 """
 import argparse
 import time

@@ -159,7 +159,8 @@ class SelfCorrectionHead(BaseDecodeHead):
             bad = batch_data_samples[min(others)]
             raise ValueError(
                 f"{bad.metainfo.get('img_path')}: self-correction trains on "
-                f"'full' and 'box' samples, got {bad.metainfo['supervision']!r}")
+                f"'full' and 'box' samples, got "
+                f"{bad.metainfo['supervision']!r}")
         if full:
             losses.update(
                 self.primary.loss_by_feat(

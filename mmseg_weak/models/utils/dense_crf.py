@@ -527,8 +527,8 @@ def _check_inputs(probs: ArrayOrTensor, image: ArrayOrTensor, num_iter: int,
         raise ValueError(f'num_iter must be a non-negative integer, got '
                          f'{num_iter}')
     for name, value in params.items():
-        if not math.isfinite(value) or (value <= 0 if name.endswith(
-            ('sxy', 'srgb')) else value < 0):
+        if not math.isfinite(value) or (
+                value <= 0 if name.endswith(('sxy', 'srgb')) else value < 0):
             bound = '> 0' if name.endswith(('sxy', 'srgb')) else '>= 0'
             raise ValueError(f'{name} must be finite and {bound}, got '
                              f'{value}')

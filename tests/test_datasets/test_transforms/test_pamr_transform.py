@@ -29,7 +29,8 @@ def test_refines_at_mask_resolution():
     image = torch.from_numpy(_results()['img']).permute(2, 0, 1)[None]
     image = F.interpolate(image.float(), size=(8, 10), mode='bilinear',
                           align_corners=True)
-    expected = pamr_refine(image, torch.from_numpy(_results()['soft_mask'])[None],
+    expected = pamr_refine(image,
+                           torch.from_numpy(_results()['soft_mask'])[None],
                            5)[0].numpy()
     np.testing.assert_allclose(refined, expected, atol=1e-6)
     np.testing.assert_array_equal(results['soft_mask'],

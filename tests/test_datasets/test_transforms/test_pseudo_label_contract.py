@@ -47,7 +47,7 @@ def _info(voc_root):
 
 
 def test_cam_pamr_chain_writes_dataset_class_ids(voc_root,
-                                                  cams_of_two_classes):
+                                                 cams_of_two_classes):
     """The chain of the issue: image labels {3, 5} -> CAMs -> background ->
     PAMR pseudo labels gives class ids {0, 3, 5} (not channel indices)."""
     cam_dir, gt = cams_of_two_classes

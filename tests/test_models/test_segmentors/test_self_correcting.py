@@ -12,7 +12,8 @@ import mmseg_weak  # noqa: F401
 
 ANC = ('configs/self_correction/'
        'ancillary_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py')
-NOSC = 'configs/self_correction/nosc_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py'
+NOSC = ('configs/self_correction/'
+        'nosc_deeplabv3plus_r18-d8_2xb4-1k_synthvoc-96x96.py')
 
 
 def _batch(cfg, n=1):
