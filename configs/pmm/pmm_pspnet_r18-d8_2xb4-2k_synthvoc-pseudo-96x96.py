@@ -16,29 +16,16 @@
 # train_cfg.val_interval=200 default_hooks.checkpoint.interval=200 to
 # validate / save at the round's end too).
 _base_ = [
-    '../_base_/models/pspnet_r18-d8_scratch.py',
+    './_base_/pmm_pspnet_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc_pseudo.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_1k_cpu.py'
 ]
 # round ends as fractions of train_cfg.max_iters (hook and lr schedule)
 round_iters = [0.5]
-_pus = dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5)
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(
-        num_classes={{_base_.num_classes}},
-        loss_decode=dict(
-            _delete_=True,
-            loss=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            **_pus)),
-    auxiliary_head=dict(
-        num_classes={{_base_.num_classes}},
-        loss_decode=dict(
-            _delete_=True,
-            loss=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4),
-            **_pus)))
+    decode_head=dict(num_classes={{_base_.num_classes}}),
+    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
 # one poly decay per round (restarted at the round's end with the weights)
 param_scheduler = [
     dict(type='RoundPolyLR', round_iters=round_iters, eta_min=1e-4,

@@ -9,25 +9,14 @@
 # train_dataloader.dataset.data_prefix.pseudo_path=<work_dir>/pseudo_masks/round_1``
 # (an absolute path, or relative to ``data_root``).
 _base_ = [
-    '../_base_/models/pspnet_r18-d8_scratch.py',
+    '../pmm/_base_/pmm_pspnet_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc_pseudo.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_1k_cpu.py'
 ]
-_pus = dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5)
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(
-        num_classes={{_base_.num_classes}},
-        loss_decode=dict(
-            _delete_=True,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            **_pus)),
-    auxiliary_head=dict(
-        num_classes={{_base_.num_classes}},
-        loss_decode=dict(
-            _delete_=True,
-            loss=dict(type='CrossEntropyLoss', loss_weight=0.4),
-            **_pus)))
+    decode_head=dict(num_classes={{_base_.num_classes}}),
+    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
 _step1 = 'sswss-round_deeplabv3plus-sg_r18-d8_2xb4-2k_synthvoc-96x96'
 train_dataloader = dict(
     dataset=dict(

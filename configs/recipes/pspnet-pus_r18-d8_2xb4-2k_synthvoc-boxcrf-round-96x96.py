@@ -14,26 +14,15 @@
 # the initial weights (Sec. 3.5). ``--cfg-options train_cfg.max_iters=N``
 # moves the round and the lr schedule together.
 _base_ = [
-    '../_base_/models/pspnet_r18-d8_scratch.py',
+    '../pmm/_base_/pmm_pspnet_r18-d8_scratch.py',
     '../_base_/datasets/synthetic_voc.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_1k_cpu.py'
 ]
 round_iters = [0.5]  # fractions of train_cfg.max_iters (hook and lr)
-_pus = dict(type='PUSLoss', mode='clamp', beta=0.5, kappa=0.5)
 model = dict(
     data_preprocessor=dict(size={{_base_.crop_size}}),
-    decode_head=dict(
-        num_classes={{_base_.num_classes}},
-        loss_decode=dict(
-            _delete_=True,
-            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            **_pus)),
-    auxiliary_head=dict(
-        num_classes={{_base_.num_classes}},
-        loss_decode=dict(
-            _delete_=True,
-            loss=dict(type='CrossEntropyLoss', loss_weight=0.4),
-            **_pus)))
+    decode_head=dict(num_classes={{_base_.num_classes}}),
+    auxiliary_head=dict(num_classes={{_base_.num_classes}}))
 box_crf_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadBoxAnnotations'),
