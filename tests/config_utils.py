@@ -294,6 +294,11 @@ def tiny_config(config: Union[str, Config], voc_root: str, work_dir: str,
     cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.checkpoint.save_optimizer = False  # disk: tests only
     cfg.param_scheduler = []
+    # the Runner seeds everything before it builds the model: without a seed
+    # the layers that keep their construction-time init (ConvModules inside
+    # PPM's ModuleList or a head's Sequential, which BaseModule.init_weights
+    # does not reach) differ from run to run even after torch.manual_seed
+    cfg.randomness = dict(seed=0)
     for hook in cfg.get('custom_hooks', []):
         if hook.type == 'CyclicPseudoMaskHook':  # a round ends mid-run
             hook.round_iters = [max(1, iters // 2)]
