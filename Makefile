@@ -8,7 +8,7 @@ NPROC ?= 2
 DEMO_SETS ?= baselines
 export MMCV_WHEEL_DIR
 
-.PHONY: install demo test clean-demo
+.PHONY: install demo lint test clean-demo
 
 $(VENV)/.installed: setup.py tools/install.sh requirements/runtime.txt requirements/tests.txt requirements/optional.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(VENV)/.installed
 
 demo: install
 	PYTHON=$(PY) NPROC=$(NPROC) bash tools/demo.sh $(DEMO_SETS)
+
+lint: install
+	$(PY) -m flake8 mmseg_weak tools tests
+	$(PY) -m isort --check-only --diff mmseg_weak tools tests
 
 test: install
 	$(PY) -m pytest tests
