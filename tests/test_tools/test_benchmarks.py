@@ -1,7 +1,8 @@
-"""tools/analysis_tools/benchmark_step_overhead.py and benchmark_relabel.py
-end to end on tiny settings: every method, twin and inherent part runs, the
-reported numbers are consistent with each other (the timings themselves are
-not checked: they are taken on a shared machine)."""
+"""tools/analysis_tools/benchmark_{step_overhead,relabel,pamr,crf}.py end to
+end on tiny settings: every method, twin and inherent part runs, the reported
+numbers are consistent with each other and the compared implementations agree
+(the timings themselves are not checked: they are taken on a shared
+machine)."""
 import importlib.util
 import json
 import os.path as osp
@@ -25,6 +26,8 @@ def _load_tool(name):
 
 step = _load_tool('benchmark_step_overhead')
 relabel = _load_tool('benchmark_relabel')
+pamr = _load_tool('benchmark_pamr')
+crf = _load_tool('benchmark_crf')
 
 
 def test_step_overhead_every_method(tmp_path, capsys):
@@ -85,3 +88,35 @@ def test_relabel_hook_and_test_loop(tmp_path, capsys):
     assert 'hook / test' in capsys.readouterr().out
     with open(out) as f:
         assert json.load(f)['rows'][0]['images'] == 4
+
+
+def test_pamr_against_the_oracle(capsys):
+    """Each row is measured in a worker process (time, then peak memory of
+    ours and of the oracle); ours equals the oracle's refinement."""
+    rows = pamr.main([
+        '--shapes', '2x3x12x12', '--threads', '1', '--iters', '2',
+        '--repeats', '1', '--oracle-repeats', '1', '--oracle', '--memory',
+        '--devices', 'cpu'
+    ])
+    assert len(rows) == 1
+    device, shape, threads, res = rows[0]
+    assert (device, shape, threads) == ('cpu', '2x3x12x12', 1)
+    assert res['ours_s'] > 0 and res['oracle_s'] > 0
+    assert res['max_diff'] < 1e-5
+    assert res['ours_mib'] >= 0 and res['oracle_mib'] >= 0
+    assert '| cpu | 2x3x12x12 | 1 |' in capsys.readouterr().out
+
+
+def test_crf_against_pydensecrf(capsys):
+    pytest.importorskip('pydensecrf')
+    rows = crf.main([
+        '--sizes', '3x16x20', '--threads', '1', '--iters', '3', '--repeats',
+        '1', '--devices', 'cpu'
+    ])
+    assert len(rows) == 1
+    size, device, threads, res = rows[0]
+    assert (size, device, threads) == ('3x16x20', 'cpu', 1)
+    assert res['torch_s'] > 0 and res['pydensecrf_s'] > 0
+    assert res['max_diff'] < 1e-4
+    assert res['label_agreement'] == 1.0
+    assert '| 3x16x20 | cpu | 1 |' in capsys.readouterr().out

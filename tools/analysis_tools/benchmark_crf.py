@@ -29,9 +29,7 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 
 DEFAULT_SIZES = ('21x240x320', '21x375x500')
@@ -175,6 +173,7 @@ def run_worker(args) -> dict:
 
 
 def measure(args, mode, backend, size, device, threads) -> dict:
+    from mmseg_weak.testing.profiling import measure_in_subprocess
     cmd = [
         sys.executable,
         osp.abspath(__file__), '--worker', mode, backend, size, device,
@@ -185,12 +184,8 @@ def measure(args, mode, backend, size, device, threads) -> dict:
         str(args.noise), '--batch',
         str(args.batch)
     ]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{mode} {backend} {size} {device} failed:\n'
-                           f'{proc.stderr}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return measure_in_subprocess(cmd, threads,
+                                 f'{mode} {backend} {size} {device}')
 
 
 def main(argv=None):
@@ -235,6 +230,7 @@ def main(argv=None):
                 peak = measure(args, 'memory', backend, size, device,
                                args.threads[0])['peak_mib']
                 print(f'| {size} | {backend} ({device}) | {peak:.0f} |')
+    return rows
 
 
 if __name__ == '__main__':

@@ -22,9 +22,7 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
-import subprocess
 import sys
 
 DEFAULT_SHAPES = ('1x21x80x80', '1x21x112x112', '16x21x81x81',
@@ -119,6 +117,7 @@ def run_worker(args) -> dict:
 
 
 def measure(args, mode, shape, device, threads) -> dict:
+    from mmseg_weak.testing.profiling import measure_in_subprocess
     cmd = [
         sys.executable,
         osp.abspath(__file__), '--worker', mode, shape, device, '--threads',
@@ -128,11 +127,7 @@ def measure(args, mode, shape, device, threads) -> dict:
         str(args.oracle_repeats), '--dilations'
     ] + [str(d) for d in args.dilations] + (['--oracle']
                                             if args.oracle else [])
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{mode} {shape} {device} failed:\n{proc.stderr}')
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return measure_in_subprocess(cmd, threads, f'{mode} {shape} {device}')
 
 
 def main(argv=None):
@@ -182,6 +177,7 @@ def main(argv=None):
             if args.oracle:
                 line += f' {res["oracle_mib"]:.0f} |'
         print(line)
+    return rows
 
 
 if __name__ == '__main__':
