@@ -34,6 +34,18 @@ _TINY_SPLITS = dict(
 _RESNETS = ('ResNet', 'ResNetV1c', 'ResNetV1d')
 
 
+def header_comment(path: str) -> str:
+    """The ``#`` comment block a config file opens with (its description:
+    paper, table row, what differs), without the ``#`` marks."""
+    lines = []
+    with open(path) as f:
+        for line in f:
+            if not line.startswith('#'):
+                break
+            lines.append(line[1:].strip())
+    return '\n'.join(lines).strip()
+
+
 def shrink_scales(node, size: int) -> None:
     """Make every crop / resize / pad scale in a pipeline config tiny:
     ``crop_size``, ``scale`` and ``size`` (``Pad``) become ``(size, size)``,

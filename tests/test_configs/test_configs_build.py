@@ -27,7 +27,8 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from config_utils import leaf_datasets, shrink_scales, tiny_config
+from config_utils import (header_comment, leaf_datasets, shrink_scales,
+                          tiny_config)
 from mmcv.transforms import Compose
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -48,6 +49,13 @@ def test_configs_found():
     # the whole training tier's selection is in the glob
     from test_configs_train import TRAINED
     assert set(TRAINED.values()) <= set(CONFIGS)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_has_a_header_comment(path):
+    """Every config opens with a ``#`` comment that says what it is (the
+    paper or the baseline it trains), as MMSeg's and MMDet's configs do."""
+    assert len(header_comment(path).split()) >= 5, path
 
 
 def _to_meta(module, args):

@@ -21,6 +21,7 @@ import os.path as osp
 
 import pytest
 import torch
+from config_utils import header_comment
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
@@ -309,7 +310,7 @@ def test_cac_paper_configs_and_variants():
     assert len(CAC_DEEPLAB) == 12 and len(CAC_PSP) == 4
     assert len(CAC_CITY) == 3
     for path in CAC_PAPER:
-        assert 'Table' in open(osp.join(ROOT, path)).read().split('"""')[1]
+        assert 'Table' in header_comment(osp.join(ROOT, path))
         assert osp.exists(osp.join(ROOT, path[:-3] + '-mmseg.py')), path
 
 
