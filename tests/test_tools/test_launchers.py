@@ -8,6 +8,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,32 +32,20 @@ def _run(args, env=None, timeout=300):
     return out
 
 
-@pytest.fixture(scope='module')
-def tiny_cfg(voc_root, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('launch')
-    cfg = tiny_config(osp.join(ROOT, CONFIG), voc_root, str(tmp / 'wd'),
-                      iters=4)
-    cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.sampler.batch_size = 2
-    cfg.train_dataloader.sampler.source_ratio = [1, 1]
-    path = str(tmp / 'tiny.py')
-    cfg.dump(path)
-    return path, tmp
-
-
-def test_train_then_resume(tiny_cfg):
-    cfg, tmp = tiny_cfg
-    wd = str(tmp / 'single')
-    _run([sys.executable, 'tools/train.py', cfg, '--work-dir', wd])
-    assert osp.exists(osp.join(wd, 'iter_4.pth'))
+def test_train_then_resume(trained_once, tmp_path):
+    """``tools/train.py --resume`` continues a copy of the shared run's work
+    dir at iteration 4."""
+    cfg, wd, _ = trained_once
+    resumed = str(tmp_path / 'resumed')
+    shutil.copytree(wd, resumed)
     out = _run([
-        sys.executable, 'tools/train.py', cfg, '--work-dir', wd, '--resume',
-        '--cfg-options', 'train_cfg.max_iters=6',
+        sys.executable, 'tools/train.py', cfg, '--work-dir', resumed,
+        '--resume', '--cfg-options', 'train_cfg.max_iters=6',
         'default_hooks.checkpoint.interval=2'
     ])
     assert 'resumed' in out.lower() and 'iter: 4' in out
     assert 'Iter(train) [6/6]' in out and 'Iter(train) [1/6]' not in out
-    assert osp.exists(osp.join(wd, 'iter_6.pth'))
+    assert osp.exists(osp.join(resumed, 'iter_6.pth'))
 
 
 def test_dist_train_two_processes_then_test(tiny_cfg):
