@@ -90,28 +90,56 @@ def test_relabel_hook_and_test_loop(tmp_path, capsys):
         assert json.load(f)['rows'][0]['images'] == 4
 
 
-def test_pamr_against_the_oracle(capsys):
-    """A row is measured in a worker process; ours equals the oracle's
-    refinement."""
+@pytest.fixture
+def workers_in_process(monkeypatch):
+    """The scripts' worker processes run in this process instead (seconds
+    of imports each): the command line the script built is parsed by the
+    script and its worker's result returned, as its JSON line would be."""
+    import torch
+
+    import mmseg_weak.testing.profiling as profiling
+    threads = torch.get_num_threads()
+    scripts = {osp.realpath(m.__file__): m for m in (pamr, crf)}
+    commands = []
+
+    def run_here(cmd, threads, what, **env):
+        assert cmd[0] == sys.executable
+        module = scripts[osp.realpath(cmd[1])]
+        commands.append(list(cmd))
+        return module.run_worker(module.parse_args(list(cmd[2:])))
+
+    monkeypatch.setattr(profiling, 'measure_in_subprocess', run_here)
+    yield commands
+    torch.set_num_threads(threads)
+
+
+def test_pamr_against_the_oracle(workers_in_process, capsys):
+    """Each row: a timing worker, then a peak-memory worker of ours and of
+    the oracle; ours equals the oracle's refinement."""
     rows = pamr.main([
         '--shapes', '2x3x12x12', '--threads', '1', '--iters', '2',
-        '--repeats', '1', '--oracle-repeats', '1', '--oracle', '--devices',
-        'cpu'
+        '--repeats', '1', '--oracle-repeats', '1', '--oracle', '--memory',
+        '--devices', 'cpu'
     ])
+    assert [c[c.index('--worker') + 1] for c in workers_in_process] == [
+        'time', 'memory-ours', 'memory-oracle'
+    ]
     assert len(rows) == 1
     device, shape, threads, res = rows[0]
     assert (device, shape, threads) == ('cpu', '2x3x12x12', 1)
     assert res['ours_s'] > 0 and res['oracle_s'] > 0
     assert res['max_diff'] < 1e-5
+    assert res['ours_mib'] >= 0 and res['oracle_mib'] >= 0
     assert '| cpu | 2x3x12x12 | 1 |' in capsys.readouterr().out
 
 
-def test_crf_against_pydensecrf(capsys):
+def test_crf_against_pydensecrf(workers_in_process, capsys):
     pytest.importorskip('pydensecrf')
     rows = crf.main([
         '--sizes', '3x16x20', '--threads', '1', '--iters', '3', '--repeats',
         '1', '--devices', 'cpu'
     ])
+    assert len(workers_in_process) == 1
     assert len(rows) == 1
     size, device, threads, res = rows[0]
     assert (size, device, threads) == ('3x16x20', 'cpu', 1)
